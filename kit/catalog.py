@@ -1,0 +1,252 @@
+"""A product catalog: items with text, attributes, an optional price and an optional image.
+
+``load_catalog(path)`` reads CSV, JSONL or Parquet (plus an image folder). Every bad row is written to
+the :class:`LoadReport`, row by row; nothing is dropped silently, and ``strict=True`` turns the first
+problem into a :class:`CatalogError`. What happens to a bad row:
+
+============== =================================================
+missing id     row skipped (there is nothing to call the item)
+duplicate id   later row skipped, the first one kept
+bad price      item kept with ``price=None``
+missing image  item kept with ``image=None``
+bad image      item kept with ``image=None`` (corrupt, not an image, too large)
+============== =================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from kit.errors import BadInput, CatalogError
+from kit.images import image_size
+
+ImageCheck = Literal["none", "exists", "header"]
+STANDARD_COLUMNS = ("id", "title", "description", "category", "price", "image")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One product. ``attributes`` holds every other column (colour, gender, brand, ...)."""
+
+    id: str
+    title: str
+    description: str = ""
+    category: str = ""
+    attributes: dict[str, Any] = field(default_factory=dict)
+    price: float | None = None
+    image: Path | None = None
+
+    @property
+    def text(self) -> str:
+        """The text a text encoder or BM25 sees: title, category, attributes and description."""
+        attrs = ", ".join(f"{v}" for k, v in self.attributes.items() if isinstance(v, str) and v)
+        parts = [self.title, self.category, attrs, self.description]
+        return ". ".join(p for p in parts if p)
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    row: int  # 1-based data row (the header is not counted)
+    item_id: str | None
+    kind: str  # missing_id | duplicate_id | bad_price | missing_image | bad_image | no_image
+    message: str
+
+
+@dataclass
+class LoadReport:
+    source: str
+    rows_read: int = 0
+    items_loaded: int = 0
+    issues: list[RowIssue] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(issue.kind for issue in self.issues))
+
+    def summary(self) -> str:
+        counts = ", ".join(f"{n} {kind}" for kind, n in sorted(self.counts().items())) or "no problems"
+        return f"{self.source}: {self.rows_read} rows read, {self.items_loaded} items loaded; {counts}"
+
+
+class Catalog:
+    """An ordered, id-indexed collection of :class:`Item` with the report of how it was loaded."""
+
+    def __init__(self, items: Iterable[Item], name: str = "catalog", report: LoadReport | None = None) -> None:
+        self.name = name
+        self.items: list[Item] = list(items)
+        self._by_id = {item.id: item for item in self.items}
+        if len(self._by_id) != len(self.items):
+            raise CatalogError(f"catalog {name!r} has duplicate item ids")
+        self.report = report or LoadReport(source=name, rows_read=len(self.items), items_loaded=len(self.items))
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self.items)
+
+    def __contains__(self, item_id: object) -> bool:
+        return item_id in self._by_id
+
+    def __getitem__(self, item_id: str) -> Item:
+        try:
+            return self._by_id[item_id]
+        except KeyError:
+            raise KeyError(f"no item {item_id!r} in catalog {self.name!r}") from None
+
+    def __repr__(self) -> str:
+        return f"Catalog({self.name!r}, {len(self)} items)"
+
+    @property
+    def ids(self) -> list[str]:
+        return [item.id for item in self.items]
+
+    def categories(self) -> Counter:
+        return Counter(item.category for item in self.items)
+
+    def filter(self, category: str | None = None, min_price: float | None = None,
+               max_price: float | None = None) -> "Catalog":
+        """A sub-catalog; a price bound excludes items without a price."""
+        def keep(item: Item) -> bool:
+            if category is not None and item.category != category:
+                return False
+            if (min_price is not None or max_price is not None) and item.price is None:
+                return False
+            if min_price is not None and item.price < min_price:
+                return False
+            return max_price is None or item.price <= max_price
+
+        return Catalog([i for i in self.items if keep(i)], name=self.name, report=self.report)
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = []
+        for item in self.items:
+            row = asdict(item)
+            row.update(row.pop("attributes"))
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "items": len(self),
+            "categories": len(self.categories()),
+            "with_image": sum(item.image is not None for item in self.items),
+            "with_price": sum(item.price is not None for item in self.items),
+            "load_report": self.report.summary(),
+        }
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=str, keep_default_na=False)
+        if suffix in (".jsonl", ".ndjson"):
+            return pd.read_json(path, lines=True, dtype=False)
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+    except (ValueError, OSError) as exc:
+        raise CatalogError(f"cannot read catalog file {path}: {exc}") from exc
+    raise CatalogError(f"unsupported catalog format {suffix!r} for {path}; use .csv, .jsonl or .parquet")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() == ""
+
+
+def load_catalog(path: str | Path, images_dir: str | Path | None = None, *, name: str | None = None,
+                 columns: dict[str, str] | None = None, strict: bool = False,
+                 check_images: ImageCheck = "header") -> Catalog:
+    """Load a catalog file; see the module docstring for how bad rows are handled.
+
+    Args:
+        path: a .csv, .jsonl or .parquet file.
+        images_dir: where relative image paths are looked up (default: the file's folder).
+        columns: renames from your column names to the standard ones, e.g. ``{"sku": "id"}``.
+        strict: raise :class:`CatalogError` on the first bad row instead of reporting it.
+        check_images: ``"header"`` opens each image header (catches corrupt files and bombs),
+            ``"exists"`` only checks the file is there, ``"none"`` trusts the paths.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogError(f"catalog file not found: {path}")
+    frame = _read_table(path).rename(columns=columns or {})
+    if "id" not in frame.columns:
+        raise CatalogError(f"{path} has no 'id' column (columns: {list(frame.columns)}); map one with columns=")
+    images_root = Path(images_dir) if images_dir is not None else path.parent
+    report = LoadReport(source=str(path))
+    builder = _ItemBuilder(report, images_root, strict, check_images)
+    for row_number, record in enumerate(frame.to_dict(orient="records"), start=1):
+        builder.add(row_number, record)
+    return Catalog(builder.items, name=name or path.stem, report=report)
+
+
+class _ItemBuilder:
+    """Turns raw records into items, writing each problem to the report (or raising when strict)."""
+
+    def __init__(self, report: LoadReport, images_root: Path, strict: bool, check_images: ImageCheck) -> None:
+        self.report, self.images_root, self.strict, self.check_images = report, images_root, strict, check_images
+        self.items: list[Item] = []
+        self.seen: set[str] = set()
+
+    def problem(self, row: int, item_id: str | None, kind: str, message: str) -> None:
+        if self.strict:
+            raise CatalogError(f"row {row}: {message}")
+        self.report.issues.append(RowIssue(row, item_id, kind, message))
+
+    def add(self, row: int, record: dict[str, Any]) -> None:
+        self.report.rows_read += 1
+        if _blank(record.get("id")):
+            return self.problem(row, None, "missing_id", "the id is empty; row skipped")
+        item_id = str(record["id"]).strip()
+        if item_id in self.seen:
+            return self.problem(row, item_id, "duplicate_id", f"id {item_id!r} appeared before; row skipped")
+        self.seen.add(item_id)
+        price = self._price(row, item_id, record.get("price"))
+        image = self._image(row, item_id, record.get("image"))
+        attributes = {k: v for k, v in record.items() if k not in STANDARD_COLUMNS and not _blank(v)}
+        self.items.append(Item(
+            id=item_id,
+            title=str(record.get("title") or item_id).strip(),
+            description="" if _blank(record.get("description")) else str(record["description"]).strip(),
+            category="" if _blank(record.get("category")) else str(record["category"]).strip(),
+            attributes=attributes, price=price, image=image,
+        ))
+        self.report.items_loaded += 1
+
+    def _price(self, row: int, item_id: str, raw: Any) -> float | None:
+        if _blank(raw):
+            return None
+        try:
+            price = float(raw)
+            if math.isnan(price) or price < 0:
+                raise ValueError
+            return price
+        except (TypeError, ValueError):
+            self.problem(row, item_id, "bad_price", f"price {raw!r} is not a non-negative number; price left empty")
+            return None
+
+    def _image(self, row: int, item_id: str, raw: Any) -> Path | None:
+        if _blank(raw):
+            return None
+        image = Path(str(raw))
+        image = image if image.is_absolute() else self.images_root / image
+        if self.check_images == "none":
+            return image
+        if not image.is_file():
+            self.problem(row, item_id, "missing_image", f"image {image} does not exist; item kept without image")
+            return None
+        if self.check_images == "header":
+            try:
+                image_size(image)
+            except BadInput as exc:
+                self.problem(row, item_id, "bad_image", f"{exc}; item kept without image")
+                return None
+        return image

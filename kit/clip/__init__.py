@@ -1,0 +1,1 @@
+"""Item understanding: image and text towers, the CLIP-style ItemEncoder, and its training."""

@@ -1,0 +1,176 @@
+"""Datasets by name, resolved the same way as models (see kit/registry.py).
+
+Order: ``$KIT_DATA/<name>``, then the workplace mirror ``../shared/data/<name>``, then the kit's cache
+``$KIT_HOME/data/<name>``, then (only when ``KIT_OFFLINE`` is not set) the public source, downloaded
+into the cache and checked against the sha256 of its key files. Each dataset has a card in data_cards/.
+
+Like PyG's datasets, a folder is accepted only when its raw files are all there, so a half-copied
+folder is never mistaken for the dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from kit.config import PACKAGE_DIR, data_cache_dir, is_offline, shared_data_dirs, user_data_dir
+from kit.errors import ChecksumMismatch, DatasetNotAvailable, UnknownDataset
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = PACKAGE_DIR / "dataset_configs"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    license: str
+    kind: str
+    card: str
+    homepage: str
+    citation: str
+    size: str
+    downloads: list[dict[str, Any]] = field(default_factory=list)
+    key_files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
+
+    @classmethod
+    def from_json(cls, path: Path) -> "DatasetSpec":
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
+
+    def is_complete(self, folder: Path) -> bool:
+        return folder.is_dir() and all((folder / rel).is_file() for rel in self.key_files)
+
+
+@dataclass(frozen=True)
+class ResolvedDataset:
+    spec: DatasetSpec
+    path: Path
+    origin: str  # KIT_DATA | shared | cache | download
+
+
+def _load_specs() -> dict[str, DatasetSpec]:
+    return {spec.name: spec for spec in (DatasetSpec.from_json(p) for p in sorted(CONFIG_DIR.glob("*.json")))}
+
+
+def list_datasets() -> list[str]:
+    return sorted(_load_specs())
+
+
+def get_dataset_spec(name: str) -> DatasetSpec:
+    specs = _load_specs()
+    if name not in specs:
+        raise UnknownDataset(f"unknown dataset {name!r}. Valid names: {', '.join(sorted(specs))}.")
+    return specs[name]
+
+
+def _candidates(name: str) -> list[tuple[Path, str]]:
+    found: list[tuple[Path, str]] = []
+    if (user := user_data_dir()) is not None:
+        found.append((user / name, "KIT_DATA"))
+    found += [(shared / name, "shared") for shared in shared_data_dirs()]
+    found.append((data_cache_dir() / name, "cache"))
+    return found
+
+
+def resolve_dataset(name: str, download: bool = True) -> ResolvedDataset:
+    """The folder that holds dataset ``name`` (see the module docstring for the order)."""
+    spec = get_dataset_spec(name)
+    looked = []
+    for folder, origin in _candidates(name):
+        if spec.is_complete(folder):
+            return ResolvedDataset(spec, folder, origin)
+        looked.append(f"{folder} ({'incomplete' if folder.exists() else 'missing'})")
+    if download and not is_offline():
+        return ResolvedDataset(spec, download_dataset(name), "download")
+    raise DatasetNotAvailable(
+        f"dataset {name!r} was not found. Looked in: {'; '.join(looked)}; download skipped "
+        f"(KIT_OFFLINE is set). Point KIT_DATA at a copy, or run `python -m kit data --fetch {name}` "
+        f"on a networked machine."
+    )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_dataset(folder: Path, spec: DatasetSpec, full: bool = False) -> list[str]:
+    """Problems found (empty when fine): key files against the spec, all files against SHA256SUMS if ``full``."""
+    problems = []
+    for rel, expected in spec.key_files.items():
+        file = folder / rel
+        if not file.is_file():
+            problems.append(f"{rel}: missing")
+        elif _sha256(file) != expected:
+            problems.append(f"{rel}: sha256 differs from the registered one")
+    manifest = folder / "SHA256SUMS"
+    if full and manifest.is_file():
+        lines = manifest.read_text(encoding="utf-8").splitlines()
+        for line in tqdm(lines, desc=f"verifying {spec.name}", unit="file", leave=False):
+            expected, rel = line.split(maxsplit=1)
+            file = folder / rel.lstrip("*")
+            if not file.is_file():
+                problems.append(f"{rel}: missing")
+            elif _sha256(file) != expected:
+                problems.append(f"{rel}: sha256 differs from SHA256SUMS")
+    return problems
+
+
+def download_dataset(name: str) -> Path:
+    """Fetch a dataset from its public source into the cache; nothing is kept unless it verifies."""
+    spec = get_dataset_spec(name)
+    if is_offline():
+        raise DatasetNotAvailable(f"cannot download {name!r}: KIT_OFFLINE is set.")
+    target = data_cache_dir() / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-"))
+    try:
+        for source in spec.downloads:
+            _fetch_archive(source["url"], source["members"], staging / source.get("into", ""))
+        problems = verify_dataset(staging, spec)
+        if problems:
+            raise ChecksumMismatch(f"download of {name!r} failed verification: {'; '.join(problems)}")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _fetch_archive(url: str, members: list[str], into: Path) -> None:
+    """Download a .tar.gz and extract the members under the given prefixes (the top folder stripped)."""
+    into.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile() as tmp:
+        with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (registered URLs)
+            shutil.copyfileobj(response, tmp)
+        tmp.seek(0)
+        with tarfile.open(fileobj=tmp, mode="r:gz") as archive:
+            for member in archive.getmembers():
+                rel = member.name.split("/", 1)[1] if "/" in member.name else ""
+                match = next((m for m in members if rel == m or rel.startswith(m) or rel.endswith("/" + m)), None)
+                if not member.isfile() or match is None:
+                    continue
+                keep = Path(rel).name if rel.endswith("/" + match) else rel
+                if match.endswith("/") and "/" in match.rstrip("/"):
+                    keep = rel[len(match):]  # datasets/Youshu/x.txt -> x.txt
+                destination = into / keep
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                with archive.extractfile(member) as src, open(destination, "wb") as dst:
+                    shutil.copyfileobj(src, dst)

@@ -1,0 +1,104 @@
+import json
+import os
+
+import pytest
+
+from kit.errors import ChecksumMismatch, ModelNotAvailable, UnknownModel
+from kit.registry import ModelRegistry, list_models, model_table, resolve, sha256_of
+
+OFFLINE_MODELS = ["minilm", "e5-small", "efficientnet-lite0", "whisper-tiny.en", "smollm2-135m-instruct", "hibari"]
+PUBLIC_MODELS = ["ViT-B-32/laion2b_s34b_b79k", "ViT-B-16/laion2b_s34b_b88k", "whisper-base", "whisper-small",
+                 "stabilityai/sd-turbo", "Qwen/Qwen2.5-1.5B-Instruct"]
+
+
+def test_every_required_model_is_registered():
+    names = list_models()
+    for name in OFFLINE_MODELS + PUBLIC_MODELS + ["shopkit-lit"]:
+        assert name in names
+    assert list_models(kind="text") == ["e5-small", "minilm"]
+
+
+@pytest.mark.parametrize("name", OFFLINE_MODELS)
+def test_offline_models_resolve_from_their_package_with_checksum(name):
+    resolved = resolve(name)
+    assert resolved.origin == "package"
+    assert resolved.weights_path.is_file()
+    assert sha256_of(resolved.weights_path) == resolved.spec.sha256
+
+
+def test_public_models_are_not_available_offline_and_say_how_to_fetch():
+    table = {row.name: row for row in model_table()}
+    for name in PUBLIC_MODELS:
+        assert not table[name].available
+        with pytest.raises(ModelNotAvailable) as info:
+            resolve(name)
+        message = str(info.value)
+        assert f"python -m kit fetch {name}" in message
+        assert "Looked in" in message and "KIT_OFFLINE" in message
+
+
+def test_unknown_name_lists_the_valid_ones():
+    with pytest.raises(UnknownModel) as info:
+        resolve("clip-vit-huge")
+    assert "minilm" in str(info.value) and "whisper-tiny.en" in str(info.value)
+
+
+def _url_config(tmp_path, sha256):
+    config = {"name": "toy-model", "kind": "text", "task": "t", "license": "MIT", "description": "d",
+              "homepage": "h", "source": {"type": "url", "url": "https://example.invalid/toy.bin"},
+              "weights": {"file": "toy.bin", "sha256": sha256}}
+    path = tmp_path / "toy.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_cache_is_used_and_checked(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    weights = tmp_path / "home" / "models" / "toy-model" / "toy.bin"
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"real weights")
+    registry = ModelRegistry()
+    registry.add_model_config(_url_config(tmp_path, sha256_of(weights)))
+    resolved = registry.resolve("toy-model")
+    assert resolved.origin == "cache" and resolved.weights_path == weights
+
+    weights.write_bytes(b"corrupted")
+    with pytest.raises(ChecksumMismatch, match="corrupt"):
+        registry.resolve("toy-model")
+    assert weights.read_bytes() == b"corrupted"  # nothing deleted behind the user's back
+
+
+def test_explicit_path_wins_and_a_missing_one_is_an_error(tmp_path):
+    registry = ModelRegistry()
+    registry.add_model_config(_url_config(tmp_path, None))
+    file = tmp_path / "mine.bin"
+    file.write_bytes(b"x")
+    assert registry.resolve("toy-model", path=file).origin == "explicit"
+    with pytest.raises(ModelNotAvailable, match="does not exist"):
+        registry.resolve("toy-model", path=tmp_path / "nope.bin")
+
+
+def test_fetch_refuses_while_offline():
+    from kit.registry import REGISTRY
+
+    with pytest.raises(ModelNotAvailable, match="KIT_OFFLINE"):
+        REGISTRY.fetch("whisper-base")
+
+
+def test_bad_model_config_is_rejected(tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "x"}))
+    with pytest.raises(ValueError, match="lacks the fields"):
+        ModelRegistry().add_model_config(path)
+
+
+@pytest.mark.network
+@pytest.mark.skipif(os.environ.get("KIT_NETWORK_TESTS") != "1",
+                    reason="needs the network; set KIT_NETWORK_TESTS=1 on a networked machine")
+def test_fetch_whisper_base_with_checksum(tmp_path, monkeypatch):
+    from kit.registry import REGISTRY
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))
+    monkeypatch.delenv("KIT_OFFLINE")
+    resolved = REGISTRY.fetch("whisper-base")
+    assert sha256_of(resolved.weights_path) == resolved.spec.sha256
