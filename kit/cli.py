@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from dataclasses import asdict
-from typing import Any, Callable
+from typing import Any
 
 from kit.errors import KitError
 
@@ -71,9 +71,82 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def ensure_default_encoder() -> None:
+    """Train shopkit-lit into the cache when it is missing (what the first `make demo` does)."""
+    from kit.registry import REGISTRY
+
+    if not REGISTRY.status("shopkit-lit").available:
+        log.info("shopkit-lit is not trained yet: training it now (a few minutes on 2 cores, once)")
+        from kit.clip.lit import train_lit
+
+        folder, _, metrics = train_lit()
+        log.info("saved shopkit-lit to %s (%s)", folder, metrics)
+
+
+def cmd_train_lit(args: argparse.Namespace) -> int:
+    from kit.clip.lit import LitConfig, train_lit
+    from kit.clip.model_card import write_model_card
+
+    config = LitConfig(epochs=args.epochs, catalogs=tuple(args.catalog or ("grocery_store", "fashion_products")),
+                       max_fashion_items=args.fashion_items, seed=args.seed)
+    folder, history, metrics = train_lit(args.out, config)
+    write_model_card(folder)
+    print(json.dumps({"folder": str(folder), **metrics}, indent=2))
+    return 0
+
+
+def _search_engine(catalog_name: str, model: str):
+    from kit.bundled_catalogs import open_catalog
+    from kit.clip.encoder import ItemEncoder
+    from kit.search import CatalogSearch
+
+    if model == "shopkit-lit":
+        ensure_default_encoder()
+    return CatalogSearch.build(open_catalog(catalog_name), ItemEncoder.from_pretrained(model))
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    engine = _search_engine(args.catalog, args.model)
+    filters = {"category": args.category, "min_price": args.min_price, "max_price": args.max_price}
+    if args.image:
+        results = engine.image(args.image, k=args.k, **filters)
+    else:
+        mode = {"dense": "text", "bm25": "bm25", "hybrid": "hybrid"}[args.mode]
+        results = getattr(engine, mode)(args.query, k=args.k, **filters)
+    rows = [r.to_dict() for r in results]
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print_table(rows, ["id", "title", "score"])
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from kit.clip.encoder import ItemEncoder
+    from kit.search import evaluate
+
+    if args.model == "shopkit-lit":
+        ensure_default_encoder()
+    encoder = ItemEncoder.from_pretrained(args.model)
+    if args.catalog == "grocery_store":
+        result = evaluate.grocery_image_retrieval(encoder, args.split, args.products, args.limit)
+    else:
+        result = evaluate.fashion_text_to_image(encoder, limit=args.limit)
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from kit.bench import run_benchmarks
+
+    print(run_benchmarks(args.out, quick=args.quick))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from kit.bundled_catalogs import CATALOGS, open_catalog
 
+    ensure_default_encoder()
     for name in CATALOGS:
         catalog = open_catalog(name)
         summary = catalog.summary()
@@ -106,14 +179,46 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the assistant on the bundled catalogs")
     demo.set_defaults(func=cmd_demo)
 
-    for register in _extensions():
-        register(sub)
+    clip = sub.add_parser("clip", help="item understanding: train the image-text aligner").add_subparsers(dest="clip_command", required=True)
+    train = clip.add_parser("train-lit", help="train shopkit-lit (LiT heads on frozen towers) into the cache")
+    train.add_argument("--catalog", action="append", choices=["grocery_store", "fashion_products"],
+                       help="a catalog to train on (repeatable; default: both)")
+    train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--fashion-items", type=int, default=None, help="train on this many fashion items only")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
+    train.set_defaults(func=cmd_train_lit)
+
+    search = sub.add_parser("search", help="search a catalog by text or by image")
+    search.add_argument("query", nargs="?", default="")
+    search.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    search.add_argument("--image", help="search by this image instead of text")
+    search.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"])
+    search.add_argument("--k", type=int, default=5)
+    search.add_argument("--category")
+    search.add_argument("--min-price", type=float)
+    search.add_argument("--max-price", type=float)
+    search.add_argument("--model", default="shopkit-lit")
+    search.add_argument("--json", action="store_true")
+    search.set_defaults(func=cmd_search)
+
+    evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
+    retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")
+    retrieval.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    retrieval.add_argument("--split", default="test", choices=["train", "val", "test"])
+    retrieval.add_argument("--products", default="text", choices=["text", "image", "fused"],
+                           help="how grocery products are represented")
+    retrieval.add_argument("--limit", type=int, default=None, help="evaluate on the first N queries only")
+    retrieval.add_argument("--model", default="shopkit-lit")
+    retrieval.add_argument("--json", action="store_true")
+    retrieval.set_defaults(func=cmd_eval)
+
+    bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
+    bench.add_argument("--out", default="docs/benchmarks.md")
+    bench.add_argument("--quick", action="store_true", help="small subsets (for a smoke run)")
+    bench.set_defaults(func=cmd_bench)
+
     return parser
-
-
-def _extensions() -> list[Callable[[Any], None]]:
-    """Subcommand groups contributed by the capabilities (each module exposes ``register_cli``)."""
-    return []
 
 
 def main(argv: list[str] | None = None) -> int:

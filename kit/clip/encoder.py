@@ -1,0 +1,145 @@
+"""``ItemEncoder``: image and text embeddings in one space, from any open_clip model the registry resolves.
+
+    >>> encoder = ItemEncoder.from_pretrained("shopkit-lit")            # the kit's offline default
+    >>> encoder = ItemEncoder.from_pretrained("ViT-B-32/laion2b_s34b_b79k")  # where a cache has it
+    >>> text = encoder.encode_texts(["green apple"])                       # (1, D), L2-normalized
+    >>> batch = encoder.encode_images(["a.jpg", "corrupt.jpg"])            # skips what it cannot read
+    >>> batch.vectors.shape, batch.skipped                                 # ((1, D), [(1, 'corrupt ...')])
+
+The model comes with its own preprocessing and tokenizer (open_clip's ``create_model_and_transforms``
+and ``get_tokenizer``), so they cannot be mismatched. On a GPU the model runs in fp16.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from kit.errors import BadInput, KitError, UnknownModel
+from kit.images import ImageInput, load_image
+from kit.registry import REGISTRY, ModelRegistry, ModelSpec, sha256_of
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EncodedImages:
+    """Vectors for the images that could be read; ``skipped`` says which could not, and why."""
+
+    vectors: np.ndarray  # (n_ok, D)
+    indices: list[int]  # positions in the input that ``vectors`` rows belong to
+    skipped: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _open_clip_spec(name: str) -> ModelSpec | None:
+    """A registry spec for any open_clip ``ARCH/TAG`` pair that open_clip knows (weights still resolved)."""
+    import open_clip
+
+    arch, _, tag = name.partition("/")
+    if not tag or (arch, tag) not in set(open_clip.list_pretrained()):
+        return None
+    return ModelSpec(name=name, kind="clip", task="image-text embeddings (open_clip)", license="see the model's page",
+                     description=f"open_clip {arch} with the {tag} weights", homepage="https://github.com/mlfoundations/open_clip",
+                     source={"type": "open_clip", "architecture": arch, "tag": tag}, weights={"file": None, "sha256": None})
+
+
+class ItemEncoder:
+    def __init__(self, name: str, model: torch.nn.Module, preprocess, tokenizer, device: str = "cpu",
+                 fingerprint: str | None = None) -> None:
+        self.name, self.model, self.preprocess, self.tokenizer = name, model.eval(), preprocess, tokenizer
+        self.device = device
+        self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
+        self.model.to(device=device, dtype=self.dtype)
+        self.fingerprint = fingerprint or name  # changes when the weights change (keys the embedding cache)
+
+    @classmethod
+    def from_pretrained(cls, name: str = "shopkit-lit", device: str | None = None, path: str | Path | None = None,
+                        registry: ModelRegistry = REGISTRY) -> "ItemEncoder":
+        """Load ``name`` through the registry; ``path`` points at your own copy (e.g. a notebook's model)."""
+        import open_clip
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            spec = registry.get(name)
+        except UnknownModel:
+            spec = _open_clip_spec(name)
+            if spec is None:
+                raise
+            registry._specs[name] = spec  # an open_clip pair: resolved like any registered name
+        if spec.kind != "clip":
+            raise KitError(f"{name!r} is a {spec.kind} model; image-text models: {registry.list_models('clip')}")
+        resolved = registry.resolve(name, path=path)
+        if spec.source_type == "trained":
+            folder = resolved.path
+            _repair_local_paths(folder, registry)
+            model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}", device=device)
+            tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
+            fingerprint = f"{name}@{sha256_of(resolved.weights_path)[:16]}"
+        else:
+            arch = spec.source["architecture"]
+            model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(resolved.weights_path), device=device)
+            tokenizer = open_clip.get_tokenizer(arch)
+            fingerprint = name
+        return cls(name, model, preprocess, tokenizer, device, fingerprint)
+
+    @property
+    def dim(self) -> int:
+        return int(self.encode_texts(["x"]).shape[1])
+
+    @torch.no_grad()
+    def encode_texts(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
+        """L2-normalized text embeddings, (len(texts), D). An empty text is refused."""
+        texts = list(texts)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str) or not text.strip():
+                raise BadInput(f"text {i} is empty; a query needs at least one word")
+        out = []
+        for start in range(0, len(texts), batch_size):
+            tokens = self.tokenizer(texts[start:start + batch_size]).to(self.device)
+            out.append(self.model.encode_text(tokens, normalize=True).float().cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+    @torch.no_grad()
+    def encode_images(self, images: Sequence[ImageInput], batch_size: int = 32) -> EncodedImages:
+        """Embeddings of the readable images; unreadable ones are skipped and reported, the rest go on."""
+        pixels, indices, skipped, out = [], [], [], []
+        for i, image in enumerate(images):
+            try:
+                pixels.append(self.preprocess(load_image(image)))
+                indices.append(i)
+            except BadInput as exc:
+                skipped.append((i, str(exc)))
+                log.warning("skipped image %d: %s", i, exc)
+            if len(pixels) == batch_size:
+                out.append(self._encode_pixels(pixels))
+                pixels = []
+        if pixels:
+            out.append(self._encode_pixels(pixels))
+        vectors = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+        return EncodedImages(vectors, indices, skipped)
+
+    def encode_image(self, image: ImageInput) -> np.ndarray:
+        """One image's embedding, (D,); an unreadable image raises BadInput."""
+        batch = self.encode_images([image])
+        if batch.skipped:
+            raise BadInput(batch.skipped[0][1])
+        return batch.vectors[0]
+
+    def _encode_pixels(self, pixels: list[torch.Tensor]) -> np.ndarray:
+        batch = torch.stack(pixels).to(self.device, self.dtype)
+        return self.model.encode_image(batch, normalize=True).float().cpu().numpy()
+
+
+def _repair_local_paths(folder: Path, registry: ModelRegistry) -> None:
+    """Point a trained model's text-tower paths at this machine's copy of MiniLM (they are absolute)."""
+    from kit.clip.lit import write_model_folder
+
+    config = json.loads((folder / "open_clip_config.json").read_text())
+    if not Path(config["model_cfg"]["text_cfg"]["hf_model_name"]).exists():
+        write_model_folder(folder, registry)

@@ -1,0 +1,285 @@
+"""Training ``shopkit-lit``: the LiT recipe on frozen towers, built and trained with open_clip itself.
+
+LiT (Zhai et al., "LiT: Zero-Shot Transfer with Locked-image text Tuning", CVPR 2022) keeps a
+pretrained image tower locked and tunes the text side. With no CLIP weights available offline we lock
+*both* towers (timm's ``efficientnet_lite0`` with ImageNet weights, and MiniLM) and learn only the two
+projection heads and the temperature, with open_clip's contrastive ``ClipLoss``:
+
+    z_i = head_img(trunk_img(x_i)),  t_j = head_txt(pool(minilm(y_j))),  logits = exp(s) * ẑ_i · t̂_j
+    loss = ½ [CE(logits, I) + CE(logitsᵀ, I)]
+
+Frozen towers mean the trunk features are computed once and cached (kit/clip/cache.py), so training the
+heads takes seconds per epoch on 2 cores. The result is an ordinary open_clip ``CustomTextCLIP`` saved
+as a ``local-dir:`` folder (config + safetensors + model card), so ``ItemEncoder.from_pretrained``
+loads it like any open_clip model.
+
+Training pairs:
+- grocery_store: (store photo of the train split, product name + description), plus each iconic image;
+  batches never hold the same product twice (a duplicate would be a false negative).
+- fashion_products: (photo, title + attributes) on a seeded 80/20 split by item id (:func:`fashion_split`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kit.catalog import Catalog, Item
+from kit.clip.cache import EmbeddingCache, content_key, file_key
+from kit.errors import BadInput
+from kit.images import load_image
+from kit.registry import REGISTRY, ModelRegistry
+
+log = logging.getLogger(__name__)
+CONFIG_TEMPLATE = Path(__file__).parent / "model_configs" / "shopkit-lit.json"
+IMAGE_TRUNK_KEY = "shopkit-lit-trunk/efficientnet-lite0-avgpool"
+TEXT_TRUNK_KEY = "shopkit-lit-trunk/minilm-meanpool"
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+
+
+@dataclass
+class LitConfig:
+    """Training settings; the defaults are the ones the shipped model card reports."""
+
+    epochs: int = 40
+    batch_size: int = 128  # fashion batches; grocery batches hold at most one photo per product
+    lr: float = 1e-3
+    weight_decay: float = 0.2
+    seed: int = 0
+    fashion_holdout: float = 0.2
+    catalogs: tuple[str, ...] = ("grocery_store", "fashion_products")
+    max_fashion_items: int | None = None  # a subset for quick runs (tests, notebooks)
+
+
+@dataclass
+class LitHistory:
+    losses: list[float] = field(default_factory=list)  # mean loss per epoch
+    val_top1: list[float] = field(default_factory=list)  # grocery val photos -> products, per epoch
+    best_epoch: int = 0
+
+
+def write_model_folder(folder: Path, registry: ModelRegistry = REGISTRY) -> Path:
+    """Write ``open_clip_config.json`` with the ``registry:NAME`` placeholders resolved to local paths."""
+    config = json.loads(CONFIG_TEMPLATE.read_text())
+    config.pop("_comment", None)
+    text_cfg = config["model_cfg"]["text_cfg"]
+    for key in ("hf_model_name", "hf_tokenizer_name"):
+        if str(text_cfg[key]).startswith("registry:"):
+            text_cfg[key] = str(registry.resolve(text_cfg[key].split(":", 1)[1]).path)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "open_clip_config.json").write_text(json.dumps(config, indent=2))
+    tokenizer_source = Path(text_cfg["hf_tokenizer_name"])
+    for name in TOKENIZER_FILES:  # open_clip reads a local-dir model's tokenizer from the folder itself
+        if (tokenizer_source / name).is_file():
+            shutil.copy(tokenizer_source / name, folder / name)
+    return folder
+
+
+def create_untrained(folder: Path, registry: ModelRegistry = REGISTRY):
+    """(model, preprocess, tokenizer) with pretrained towers and freshly initialised heads."""
+    import open_clip
+
+    from kit.clip.towers import efficientnet_lite0_state_dict
+
+    write_model_folder(folder, registry)
+    model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}", load_weights=False)
+    model.visual.trunk.load_state_dict(
+        {k: v for k, v in efficientnet_lite0_state_dict(registry).items() if not k.startswith("classifier.")})
+    # freeze_bn_stats would swap timm's fused BatchNormAct2d for a plain frozen BN and drop the ReLU6
+    # activations; eval mode plus requires_grad=False already keeps the statistics fixed.
+    model.lock_image_tower(unlocked_groups=0, freeze_bn_stats=False)
+    model.lock_text_tower(unlocked_layers=0, freeze_layer_norm=True)
+    for parameter in list(model.visual.head.parameters()) + list(model.text.proj.parameters()):
+        parameter.requires_grad = True
+    model.eval()
+    return model, preprocess, open_clip.get_tokenizer(f"local-dir:{folder}")
+
+
+# -- frozen trunk features, cached ---------------------------------------------------------------
+@torch.no_grad()
+def image_trunk_features(model, preprocess, paths: list[Path], batch_size: int = 64) -> np.ndarray:
+    """Pooled 1280-d efficientnet features of each image (cached by file content)."""
+    def encode(batch: list[Path]) -> np.ndarray:
+        pixels = torch.stack([preprocess(load_image(p)) for p in batch])
+        return model.visual.trunk(pixels).numpy()
+
+    return EmbeddingCache(IMAGE_TRUNK_KEY).embed([file_key(p) for p in paths], paths, encode, batch_size, "image features")
+
+
+@torch.no_grad()
+def text_trunk_features(model, tokenizer, texts: list[str], batch_size: int = 128) -> np.ndarray:
+    """Mean-pooled 384-d MiniLM features of each text (cached by text)."""
+    def encode(batch: list[str]) -> np.ndarray:
+        tokens = tokenizer(batch)
+        mask = (tokens != model.text.config.pad_token_id).long()
+        out = model.text.transformer(input_ids=tokens, attention_mask=mask)
+        return model.text.pooler(out, mask).numpy()
+
+    return EmbeddingCache(TEXT_TRUNK_KEY).embed([content_key(t) for t in texts], texts, encode, batch_size, "text features")
+
+
+# -- the data ---------------------------------------------------------------------------------------
+def fashion_split(catalog: Catalog, holdout: float = 0.2, seed: int = 0) -> tuple[list[Item], list[Item]]:
+    """(train, held-out) items: a seeded shuffle of the items sorted by id, the last ``holdout`` held out."""
+    items = sorted(catalog.items, key=lambda item: item.id)
+    random.Random(seed).shuffle(items)
+    cut = int(round(len(items) * (1 - holdout)))
+    return items[:cut], items[cut:]
+
+
+def item_text(item: Item) -> str:
+    """What the text tower reads for a product: the name, category, attributes and description."""
+    return item.text
+
+
+@dataclass
+class PairSet:
+    """Cached trunk features of (image, text) pairs; ``group`` marks pairs that show the same product."""
+
+    image: torch.Tensor  # (N, 1280)
+    text: torch.Tensor  # (N, 384)
+    group: np.ndarray  # (N,)
+
+
+def grocery_pairs(model, preprocess, tokenizer, split: str = "train") -> PairSet:
+    from kit.bundled_catalogs import grocery_photos, open_catalog
+
+    catalog = open_catalog("grocery_store")
+    photos = grocery_photos(split)
+    paths = [p.path for p in photos] + ([i.image for i in catalog if i.image] if split == "train" else [])
+    ids = [p.item_id for p in photos] + ([i.id for i in catalog if i.image] if split == "train" else [])
+    texts = {item.id: item_text(item) for item in catalog}
+    text_feats = text_trunk_features(model, tokenizer, [texts[i] for i in ids])
+    groups = np.array([catalog.ids.index(i) for i in ids])
+    return PairSet(torch.from_numpy(image_trunk_features(model, preprocess, paths)), torch.from_numpy(text_feats), groups)
+
+
+def fashion_pairs(model, preprocess, tokenizer, items: list[Item]) -> PairSet:
+    image = image_trunk_features(model, preprocess, [i.image for i in items])
+    text = text_trunk_features(model, tokenizer, [item_text(i) for i in items])
+    return PairSet(torch.from_numpy(image), torch.from_numpy(text), np.arange(len(items)))
+
+
+def _batches(pairs: PairSet, batch_size: int, rng: np.random.Generator, distinct_groups: bool) -> list[np.ndarray]:
+    order = rng.permutation(len(pairs.group))
+    if not distinct_groups:
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    batches: list[list[int]] = []  # greedy: put each pair in the first batch without its product
+    for index in order:
+        group = pairs.group[index]
+        for batch in batches:
+            if len(batch) < batch_size and all(pairs.group[j] != group for j in batch):
+                batch.append(index)
+                break
+        else:
+            batches.append([index])
+    return [np.array(b) for b in batches if len(b) > 1]
+
+
+# -- training ------------------------------------------------------------------------------------------
+def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig,
+                val: Callable[[], float] | None = None) -> LitHistory:
+    """Train the two projection heads and the temperature on cached trunk features.
+
+    ``train_sets`` pairs each PairSet with whether its batches must hold distinct products. ``val`` is
+    called after every epoch (higher is better); the best epoch's weights are kept.
+    """
+    from open_clip.loss import ClipLoss
+
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    params = list(model.visual.head.parameters()) + list(model.text.proj.parameters()) + [model.logit_scale]
+    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    steps_per_epoch = sum(max(1, len(s.group) // config.batch_size) for s, _ in train_sets)
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * steps_per_epoch * 2)
+    loss_fn, history = ClipLoss(), LitHistory()
+    best_score, best_state = -1.0, None
+    for epoch in range(config.epochs):
+        model.visual.head.train(), model.text.proj.train()
+        batches = [(s, b) for s, distinct in train_sets for b in _batches(s, config.batch_size if not distinct else 81, rng, distinct)]
+        rng.shuffle(batches)
+        losses = []
+        for pairs, index in batches:
+            image = F.normalize(model.visual.head(pairs.image[index]), dim=-1)
+            text = F.normalize(model.text.proj(pairs.text[index]), dim=-1)
+            loss = loss_fn(image, text, model.logit_scale.exp())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            if scheduler.last_epoch < scheduler.total_steps - 1:
+                scheduler.step()
+            with torch.no_grad():
+                model.logit_scale.clamp_(0, 4.6052)  # temperature at most 100, as CLIP does
+            losses.append(loss.item())
+        model.visual.head.eval(), model.text.proj.eval()
+        history.losses.append(float(np.mean(losses)))
+        score = val() if val is not None else -history.losses[-1]
+        history.val_top1.append(score)
+        if score > best_score:
+            best_score, history.best_epoch = score, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items() if "head" in k or "proj" in k or k == "logit_scale"}
+        log.info("epoch %d loss %.4f val %.4f", epoch, history.losses[-1], score)
+    if best_state is not None:
+        model.load_state_dict(best_state, strict=False)
+    return history
+
+
+@torch.no_grad()
+def top_k_accuracy(model, photos: PairSet, products: torch.Tensor, k: int = 1) -> float:
+    """Share of photos whose product is among the k best products (products: text trunk features)."""
+    image = F.normalize(model.visual.head(photos.image), dim=-1)
+    text = F.normalize(model.text.proj(products), dim=-1)
+    top = (image @ text.T).topk(k, dim=-1).indices.numpy()
+    return float(np.mean([g in row for g, row in zip(photos.group, top)]))
+
+
+def train_lit(output: Path | None = None, config: LitConfig | None = None,
+              registry: ModelRegistry = REGISTRY) -> tuple[Path, LitHistory, dict]:
+    """Train shopkit-lit and save it (config, safetensors, metrics, model card) into ``output``.
+
+    Returns (folder, history, metrics). The default folder is the registry's cache for shopkit-lit.
+    """
+    from safetensors.torch import save_file
+
+    from kit.bundled_catalogs import open_catalog
+
+    config = config or LitConfig()
+    output = Path(output) if output is not None else registry.get("shopkit-lit").cache_dir
+    staging = output.with_name(output.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    model, preprocess, tokenizer = create_untrained(staging, registry)
+
+    grocery = open_catalog("grocery_store")
+    product_text = torch.from_numpy(text_trunk_features(model, tokenizer, [item_text(i) for i in grocery]))
+    sets: list[tuple[PairSet, bool]] = []
+    val = None
+    if "grocery_store" in config.catalogs:
+        sets.append((grocery_pairs(model, preprocess, tokenizer, "train"), True))
+        val_pairs = grocery_pairs(model, preprocess, tokenizer, "val")
+        val = lambda: top_k_accuracy(model, val_pairs, product_text, 1)  # noqa: E731
+    if "fashion_products" in config.catalogs:
+        train_items, _ = fashion_split(open_catalog("fashion_products"), config.fashion_holdout, config.seed)
+        if config.max_fashion_items:
+            train_items = train_items[:config.max_fashion_items]
+        sets.append((fashion_pairs(model, preprocess, tokenizer, train_items), False))
+    if not sets:
+        raise BadInput(f"no known catalog in {config.catalogs}; choose from grocery_store, fashion_products")
+    history = train_heads(model, sets, config, val)
+
+    metrics = {"grocery_val_top1": history.val_top1[history.best_epoch] if val else None,
+               "best_epoch": history.best_epoch, "final_loss": history.losses[-1]}
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(staging / "open_clip_model.safetensors"))
+    (staging / "training.json").write_text(json.dumps({"config": asdict(config), "history": asdict(history), "metrics": metrics}, indent=2))
+    if output.exists():
+        shutil.rmtree(output)
+    staging.rename(output)
+    return output, history, metrics

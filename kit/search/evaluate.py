@@ -1,0 +1,150 @@
+"""The item-understanding evaluations behind ``python -m kit eval`` and docs/benchmarks.md.
+
+- :func:`grocery_image_retrieval`: each store photo of a split ranked against all 81 products
+  (top-1 / top-5 accuracy). Products are represented by ``product_mode``: their text (name and
+  description), their iconic image, or both fused.
+- :func:`iconic_baseline`: the same task without any training: the nearest iconic image by frozen
+  ImageNet (efficientnet-lite0) features.
+- :func:`fashion_text_to_image`: each held-out title ranked against all 9,583 photos (Recall@1/@10),
+  the FashionCLIP-style protocol.
+- :func:`attribute_queries`: shopper-style text queries ("black sports shoes for men") built from the
+  held-out items' labels; relevant = every catalog item with those labels. Reports Recall@5 capped
+  at 5 relevant (= Precision@5 when a query has 5 or more relevant items) for dense, BM25 and hybrid.
+- :func:`zero_shot_attributes`: zero-shot accuracy on baseColour, articleType and gender.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from kit.bundled_catalogs import grocery_photos, open_catalog
+from kit.clip.cache import EmbeddingCache, file_key
+from kit.clip.embed import embed_catalog
+from kit.clip.encoder import ItemEncoder
+from kit.clip.lit import fashion_split
+from kit.clip.zero_shot import zero_shot_accuracy
+from kit.errors import BadInput
+from kit.eval import recall_at_k
+from kit.search.engine import CatalogSearch
+
+
+def _topk_accuracy(scores: np.ndarray, truth: np.ndarray, ks: tuple[int, ...] = (1, 5)) -> dict[str, float]:
+    order = np.argsort(-scores, axis=1)
+    return {f"top{k}": float(np.mean([t in row[:k] for t, row in zip(truth, order)])) for k in ks}
+
+
+def _encode_all(encoder: ItemEncoder, paths: list) -> np.ndarray:
+    encoded = encoder.encode_images(paths)
+    if encoded.skipped:  # an evaluation photo that cannot be read would silently shrink the test set
+        raise BadInput(f"evaluation photo unreadable: {encoded.skipped[0][1]}")
+    return encoded.vectors
+
+
+def grocery_image_retrieval(encoder: ItemEncoder, split: str = "test", product_mode: str = "text",
+                            limit: int | None = None) -> dict:
+    catalog = open_catalog("grocery_store")
+    products = embed_catalog(catalog, encoder).item_vectors(product_mode)
+    photos = grocery_photos(split)[:limit]
+    cache = EmbeddingCache(f"{encoder.fingerprint}/image")  # the same cache embed_catalog uses
+    paths = [p.path for p in photos]
+    vectors = cache.embed([file_key(p) for p in paths], paths, lambda batch: _encode_all(encoder, batch), 32, "photos")
+    truth = np.array([catalog.ids.index(p.item_id) for p in photos])
+    return {**_topk_accuracy(vectors @ products.T, truth), "n": len(truth), "products": product_mode}
+
+
+@torch.no_grad()
+def iconic_baseline(split: str = "test", limit: int | None = None) -> dict:
+    """Nearest iconic image by frozen ImageNet features: the no-training baseline."""
+    from kit.clip.towers import load_image_tower
+    from kit.images import load_image
+
+    model, transform = load_image_tower("efficientnet-lite0")
+    trunk = lambda paths: F.normalize(torch.cat([model.forward_head(model.forward_features(  # noqa: E731
+        torch.stack([transform(load_image(p)) for p in paths[i:i + 64]])), pre_logits=True) for i in range(0, len(paths), 64)]), dim=-1)
+    catalog = open_catalog("grocery_store")
+    products = trunk([item.image for item in catalog])
+    photos = grocery_photos(split)[:limit]
+    truth = np.array([catalog.ids.index(p.item_id) for p in photos])
+    return {**_topk_accuracy((trunk([p.path for p in photos]) @ products.T).numpy(), truth), "n": len(photos)}
+
+
+def fashion_text_to_image(encoder: ItemEncoder, seed: int = 0, limit: int | None = None) -> dict:
+    catalog = open_catalog("fashion_products")
+    embeddings = embed_catalog(catalog, encoder)
+    _, held_out = fashion_split(catalog, seed=seed)
+    held_out = held_out[:limit]
+    queries = encoder.encode_texts([item.title for item in held_out])
+    truth = np.array([catalog.ids.index(item.id) for item in held_out])
+    order = np.argsort(-(queries @ embeddings.image.T), axis=1)[:, :10]
+    return {"recall@1": float(np.mean(order[:, 0] == truth)),
+            "recall@10": float(np.mean([t in row for t, row in zip(truth, order)])), "n": len(truth)}
+
+
+@dataclass(frozen=True)
+class AttributeQuery:
+    text: str
+    relevant: frozenset[str]
+
+
+def attribute_queries(seed: int = 0, limit: int = 200) -> list[AttributeQuery]:
+    """Distinct (colour, article type, gender) combinations of held-out fashion items, as shopper queries."""
+    catalog = open_catalog("fashion_products")
+    _, held_out = fashion_split(catalog, seed=seed)
+    groups: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for item in catalog:
+        a = item.attributes
+        groups[(a.get("baseColour", ""), a.get("articleType", ""), a.get("gender", ""))].add(item.id)
+    queries, seen = [], set()
+    for item in held_out:
+        a = item.attributes
+        key = (a.get("baseColour", ""), a.get("articleType", ""), a.get("gender", ""))
+        if key in seen or not all(key):
+            continue
+        seen.add(key)
+        queries.append(AttributeQuery(f"{key[0].lower()} {key[1].lower()} for {key[2].lower()}", frozenset(groups[key])))
+    return queries[:limit]
+
+
+def text_search_quality(search: CatalogSearch, queries: list[AttributeQuery], k: int = 5) -> dict[str, float]:
+    """Capped Recall@k (|top-k ∩ relevant| / min(k, |relevant|)) of dense, BM25 and hybrid search."""
+    out = {}
+    for mode in ("text", "bm25", "hybrid"):
+        scores = []
+        for query in queries:
+            ranked = [r.id for r in getattr(search, mode)(query.text, k=k)]
+            scores.append(recall_at_k(ranked, query.relevant, k) * len(query.relevant) / min(k, len(query.relevant)))
+        out[{"text": "dense", "bm25": "bm25", "hybrid": "hybrid"}[mode]] = float(np.mean(scores))
+    return out
+
+
+def query_latency(search: CatalogSearch, queries: list[str], mode: str = "text", repeats: int = 3) -> dict[str, float]:
+    """p50 / p99 wall time in milliseconds of one query, end to end (encode + rank)."""
+    timings = []
+    getattr(search, mode)(queries[0])  # warm up
+    for _ in range(repeats):
+        for query in queries:
+            start = time.perf_counter()
+            getattr(search, mode)(query, k=10)
+            timings.append((time.perf_counter() - start) * 1000)
+    return {"p50_ms": float(np.percentile(timings, 50)), "p99_ms": float(np.percentile(timings, 99)), "n": len(timings)}
+
+
+def zero_shot_attributes(encoder: ItemEncoder, seed: int = 0, limit: int | None = None) -> dict[str, float]:
+    catalog = open_catalog("fashion_products")
+    embeddings = embed_catalog(catalog, encoder)
+    _, held_out = fashion_split(catalog, seed=seed)
+    held_out = held_out[:limit]
+    rows = [catalog.ids.index(item.id) for item in held_out]
+    vectors = embeddings.image[rows]
+    out = {}
+    for attribute, template in (("baseColour", "a {} product"), ("articleType", "a photo of {}"), ("gender", "a product for {}")):
+        truth = [item.attributes.get(attribute, "") for item in held_out]
+        out[attribute] = zero_shot_accuracy(encoder, vectors, truth, template)
+    out["n"] = len(held_out)
+    return out

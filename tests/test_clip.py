@@ -1,0 +1,123 @@
+"""Item understanding: the trained aligner, the encoder's contract, the cache, zero-shot labels."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from kit.bundled_catalogs import grocery_photos
+from kit.errors import BadInput, ModelNotAvailable, UnknownModel
+
+
+def test_training_metrics_are_far_above_chance(lit_encoder):
+    from kit.registry import resolve
+
+    training = json.loads((resolve("shopkit-lit").path / "training.json").read_text())
+    history = training["history"]
+    assert history["losses"][-1] < history["losses"][0]  # the contrastive loss went down
+    assert training["metrics"]["grocery_val_top1"] > 0.5  # 81 products: chance is 0.012
+
+
+def test_photos_find_their_product(lit_encoder, grocery):
+    from kit.search.evaluate import grocery_image_retrieval
+
+    result = grocery_image_retrieval(lit_encoder, "test", "text", limit=200)
+    assert result["n"] == 200 and result["top5"] > 0.8 and result["top1"] > 0.5
+
+
+def test_texts_are_normalized_and_meaningful(lit_encoder, grocery):
+    products = lit_encoder.encode_texts([item.text for item in grocery])
+    assert np.allclose(np.linalg.norm(products, axis=1), 1.0, atol=1e-4)
+    query = lit_encoder.encode_texts(["green apple"])[0]
+    top = [grocery.ids[i] for i in np.argsort(-(products @ query))[:5]]
+    assert "Granny-Smith" in top
+
+
+def test_a_bad_image_is_skipped_and_the_batch_goes_on(lit_encoder, tmp_path):
+    good = grocery_photos("test")[0].path
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8 definitely not a jpeg")
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 20_000)).save(bomb)
+    batch = lit_encoder.encode_images([good, corrupt, bomb, good, tmp_path / "missing.jpg"])
+    assert batch.indices == [0, 3] and batch.vectors.shape[0] == 2
+    assert [i for i, _ in batch.skipped] == [1, 2, 4]
+    assert "corrupt" in batch.skipped[0][1] and "decompression bomb" in batch.skipped[1][1] and "not found" in batch.skipped[2][1]
+    np.testing.assert_allclose(batch.vectors[0], batch.vectors[1], atol=1e-5)
+    with pytest.raises(BadInput):
+        lit_encoder.encode_image(corrupt)
+
+
+def test_empty_text_is_refused(lit_encoder):
+    with pytest.raises(BadInput, match="empty"):
+        lit_encoder.encode_texts(["apple", "  "])
+
+
+def test_model_names_resolve_through_the_registry():
+    from kit.clip.encoder import ItemEncoder
+
+    with pytest.raises(UnknownModel):
+        ItemEncoder.from_pretrained("no-such-clip")
+    with pytest.raises(ModelNotAvailable, match="python -m kit fetch ViT-B-32/laion2b_s34b_b79k"):
+        ItemEncoder.from_pretrained("ViT-B-32/laion2b_s34b_b79k")
+    with pytest.raises(ModelNotAvailable, match="ViT-L-14/openai"):  # any open_clip pair works the same way
+        ItemEncoder.from_pretrained("ViT-L-14/openai")
+
+
+def test_the_saved_folder_is_a_plain_open_clip_model(lit_encoder):
+    import open_clip
+
+    from kit.registry import resolve
+
+    folder = resolve("shopkit-lit").path
+    model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}")
+    tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
+    with torch.no_grad():
+        direct = model.eval().encode_text(tokenizer(["oat milk"]), normalize=True)[0].numpy()
+    np.testing.assert_allclose(direct, lit_encoder.encode_texts(["oat milk"])[0], atol=1e-5)
+    assert (folder / "README.md").read_text().count("## ") >= 6  # the model card
+
+
+def test_towers_are_frozen_and_hold_the_pretrained_weights(tmp_path):
+    from kit.clip.lit import create_untrained
+    from kit.clip.towers import efficientnet_lite0_state_dict
+
+    model, _, _ = create_untrained(tmp_path / "m")
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith(("visual.head", "text.proj", "logit_scale")) for n in trainable)
+    expected = efficientnet_lite0_state_dict()["conv_stem.weight"]
+    assert torch.equal(model.visual.trunk.conv_stem.weight, expected)
+
+
+def test_embedding_cache_resumes_and_embeds_only_what_is_new(tmp_path):
+    from kit.clip.cache import EmbeddingCache, content_key
+
+    calls = []
+
+    def encode(batch):
+        calls.append(len(batch))
+        return np.stack([np.full(3, len(text), np.float32) for text in batch])
+
+    texts = ["a", "bb", "ccc", "dddd"]
+    keys = [content_key(t) for t in texts]
+    cache = EmbeddingCache("toy", root=tmp_path)
+    cache.embed(keys[:2], texts[:2], encode, batch_size=1)
+    (cache.folder / "killed-midway.tmp").write_bytes(b"half a shard")  # what a kill leaves behind
+    fresh = EmbeddingCache("toy", root=tmp_path)
+    vectors = fresh.embed(keys, texts, encode, batch_size=10)
+    assert calls == [1, 1, 2]  # the second run embedded only the two new texts
+    assert vectors[:, 0].tolist() == [1, 2, 3, 4]
+
+
+def test_zero_shot_labels_a_photo(lit_encoder):
+    from kit.clip.zero_shot import zero_shot
+
+    apple = grocery_photos("test")[0]  # a Golden Delicious apple
+    vector = lit_encoder.encode_image(apple.path)[None]
+    scores = zero_shot(lit_encoder, vector, ["apple", "milk", "juice", "pepper"], "a photo of {}")
+    assert scores.labels[scores.best()[0]] == "apple"
+    assert scores.probs.shape == (1, 4) and np.isclose(scores.probs.sum(), 1.0)
+    with pytest.raises(BadInput):
+        zero_shot(lit_encoder, vector, ["only one"])
