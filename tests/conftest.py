@@ -87,3 +87,18 @@ def grocery_search(grocery, lit_encoder):
     from kit.search import CatalogSearch
 
     return CatalogSearch.build(grocery, lit_encoder)
+
+
+@pytest.fixture(scope="session")
+def youshu():
+    from kit.bundles.data import load_bundles
+
+    return load_bundles("youshu")
+
+
+@pytest.fixture(scope="session")
+def crosscbr_short(youshu):
+    """CrossCBR trained for 3 epochs: enough to see it learn; the full run is the benchmark's job."""
+    from kit.bundles.train import BundleTrainConfig, train_bundle_model
+
+    return train_bundle_model(youshu, BundleTrainConfig(model="crosscbr", epochs=3, eval_every=3), progress=False)

@@ -14,6 +14,8 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 EXPECTATIONS = {  # notebook -> check of its RESULTS_JSON
     "01_item_understanding.ipynb": lambda r: r["n"] > 0 and r["grocery_top5"] > 0.7 and r["grocery_top1"] > 0.4,
+    "02_bundle_recommendation.ipynb": lambda r: r["crosscbr"] > 0.1 and r["popularity"] > 0.1
+    and r["cold_crosscbr"] > r["cold_lightgcn"],
 }
 
 

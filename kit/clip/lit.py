@@ -32,6 +32,7 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
 from kit.catalog import Catalog, Item
 from kit.clip.cache import EmbeddingCache, content_key, file_key
@@ -203,7 +204,7 @@ def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * steps_per_epoch * 2)
     loss_fn, history = ClipLoss(), LitHistory()
     best_score, best_state = -1.0, None
-    for epoch in range(config.epochs):
+    for epoch in tqdm(range(config.epochs), desc="training shopkit-lit heads", unit="epoch"):
         model.visual.head.train(), model.text.proj.train()
         batches = [(s, b) for s, distinct in train_sets for b in _batches(s, config.batch_size if not distinct else 81, rng, distinct)]
         rng.shuffle(batches)
