@@ -178,14 +178,24 @@ def cmd_bundles_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from kit.bundled_catalogs import CATALOGS, open_catalog
+    """Until the Gradio assistant lands: the catalogs, a few real searches, and the model table."""
+    from kit.bundled_catalogs import CATALOGS, grocery_photos, open_catalog
+    from kit.clip.encoder import ItemEncoder
+    from kit.search import CatalogSearch
 
     ensure_default_encoder()
+    encoder = ItemEncoder.from_pretrained("shopkit-lit")
     for name in CATALOGS:
         catalog = open_catalog(name)
         summary = catalog.summary()
         print(f"{name}: {summary['items']} items in {summary['categories']} categories, "
               f"{summary['with_image']} with photos. {summary['load_report']}")
+    grocery = CatalogSearch.build(open_catalog("grocery_store"), encoder)
+    print("\nhybrid search on grocery_store:")
+    for query in ("green apple", "oat milk", "something for a fruit salad"):
+        print(f"  {query!r:32} -> {', '.join(r.id for r in grocery.hybrid(query, k=3))}")
+    photo = grocery_photos("test")[300]
+    print(f"  photo of {photo.item_id:21} -> {', '.join(r.id for r in grocery.image(photo.path, k=3))}")
     print()
     return cmd_models(argparse.Namespace(kind=None, json=False))
 

@@ -154,7 +154,10 @@ class ModelRegistry:
     # -- the table ---------------------------------------------------------------------------
     def add_model_config(self, path: str | Path) -> ModelSpec:
         """Register a user's own model from a JSON file in the same format as model_configs/."""
-        spec = ModelSpec.from_json(Path(path))
+        return self.register(ModelSpec.from_json(Path(path)))
+
+    def register(self, spec: ModelSpec) -> ModelSpec:
+        """Add (or replace) one spec; its weights are still resolved the usual way."""
         self._specs[spec.name] = spec
         return spec
 

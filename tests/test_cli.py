@@ -36,3 +36,12 @@ def test_python_dash_m_kit_runs_as_a_program():
     result = subprocess.run([sys.executable, "-m", "kit", "models", "--kind", "text"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "e5-small" in result.stdout and "minilm" in result.stdout
+
+
+def test_demo_searches_the_bundled_catalogs(lit_encoder, capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "grocery_store: 81 items" in out and "fashion_products: 9583 items" in out
+    green_apple = next(line for line in out.splitlines() if "'green apple'" in line)
+    assert "Granny-Smith" in green_apple
+    assert "smollm2-135m-instruct" in out  # the model table follows

@@ -47,6 +47,17 @@ def test_price_filter_leaves_out_unpriced_items(grocery_search):
     assert grocery_search.text("apple", k=5, max_price=10) == []  # the grocery data has no prices
 
 
+def test_search_saves_and_loads_with_its_embeddings(grocery_search, grocery, tmp_path):
+    from kit.catalog import Catalog
+    from kit.search import CatalogSearch
+
+    grocery_search.save(tmp_path / "index")
+    loaded = CatalogSearch.load(tmp_path / "index", grocery, grocery_search.encoder)
+    assert [r.id for r in loaded.text("green apple", k=5)] == [r.id for r in grocery_search.text("green apple", k=5)]
+    with pytest.raises(BadInput, match="do not belong"):
+        CatalogSearch.load(tmp_path / "index", Catalog(grocery.items[:10], name="small"), grocery_search.encoder)
+
+
 def test_rrf_by_hand():
     fused = reciprocal_rank_fusion([["a", "b"], ["b", "c"]], k=60)
     assert [i for i, _ in fused] == ["b", "a", "c"]

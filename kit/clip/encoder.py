@@ -71,7 +71,7 @@ class ItemEncoder:
             spec = _open_clip_spec(name)
             if spec is None:
                 raise
-            registry._specs[name] = spec  # an open_clip pair: resolved like any registered name
+            registry.register(spec)  # an open_clip pair: resolved like any registered name
         if spec.kind != "clip":
             raise KitError(f"{name!r} is a {spec.kind} model; image-text models: {registry.list_models('clip')}")
         resolved = registry.resolve(name, path=path)

@@ -15,7 +15,9 @@ items without a price.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -27,7 +29,7 @@ from kit.errors import BadInput
 from kit.images import ImageInput
 from kit.search.bm25 import BM25Index
 from kit.search.fusion import reciprocal_rank_fusion
-from kit.search.index import VectorIndex, build_index
+from kit.search.index import ExactIndex, HNSWIndex, VectorIndex, build_index
 
 ItemMode = Literal["fused", "image", "text"]
 
@@ -45,15 +47,40 @@ class SearchResult:
 
 class CatalogSearch:
     def __init__(self, catalog: Catalog, encoder: ItemEncoder, embeddings: CatalogEmbeddings,
-                 item_mode: ItemMode = "fused", index_kind: str = "auto") -> None:
-        self.catalog, self.encoder, self.embeddings = catalog, encoder, embeddings
-        self.index: VectorIndex = build_index(embeddings.item_vectors(item_mode), index_kind)
+                 item_mode: ItemMode = "fused", index_kind: str = "auto", index: VectorIndex | None = None) -> None:
+        if embeddings.ids != catalog.ids:
+            raise BadInput(f"the embeddings do not belong to catalog {catalog.name!r} (different item ids)")
+        self.catalog, self.encoder, self.embeddings, self.item_mode = catalog, encoder, embeddings, item_mode
+        self.index: VectorIndex = index or build_index(embeddings.item_vectors(item_mode), index_kind)
         self.keywords = BM25Index([item.text for item in catalog])
 
     @classmethod
     def build(cls, catalog: Catalog, encoder: ItemEncoder, item_mode: ItemMode = "fused",
               index_kind: str = "auto") -> "CatalogSearch":
         return cls(catalog, encoder, embed_catalog(catalog, encoder), item_mode, index_kind)
+
+    def save(self, folder: str | Path) -> Path:
+        """Write the embeddings and the vector index (with the encoder's fingerprint) into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        e = self.embeddings
+        np.savez(folder / "embeddings.npz", ids=np.asarray(e.ids), text=e.text, image=e.image, has_image=e.has_image)
+        self.index.save(folder / ("index.npy" if self.index.kind == "exact" else "index.faiss"))
+        (folder / "search.json").write_text(json.dumps({"encoder": self.encoder.fingerprint, "item_mode": self.item_mode,
+                                                        "index": self.index.kind, "catalog": self.catalog.name}))
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | Path, catalog: Catalog, encoder: ItemEncoder) -> "CatalogSearch":
+        """Load what :meth:`save` wrote; refuses embeddings made by another encoder or for another catalog."""
+        folder = Path(folder)
+        meta = json.loads((folder / "search.json").read_text())
+        if meta["encoder"] != encoder.fingerprint:
+            raise BadInput(f"{folder} was built with encoder {meta['encoder']}, not {encoder.fingerprint}; rebuild it")
+        with np.load(folder / "embeddings.npz") as data:
+            embeddings = CatalogEmbeddings(data["ids"].tolist(), data["text"], data["image"], data["has_image"])
+        index = ExactIndex.load(folder / "index.npy") if meta["index"] == "exact" else HNSWIndex.load(folder / "index.faiss")
+        return cls(catalog, encoder, embeddings, meta["item_mode"], index=index)
 
     # -- filters -------------------------------------------------------------------------------------
     def _allowed(self, category: str | None, min_price: float | None, max_price: float | None) -> np.ndarray | None:
