@@ -257,6 +257,7 @@ def train_lit(output: Path | None = None, config: LitConfig | None = None,
     output = Path(output) if output is not None else registry.get("shopkit-lit").cache_dir
     staging = output.with_name(output.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
+    torch.manual_seed(config.seed)  # the heads are initialised when the model is built
     model, preprocess, tokenizer = create_untrained(staging, registry)
 
     grocery = open_catalog("grocery_store")
