@@ -45,6 +45,7 @@ def item_understanding(quick: bool = False) -> str:
 
     retrieval = {mode: evaluate.grocery_image_retrieval(encoder, "test", mode, limit) for mode in ("text", "image", "fused")}
     baseline = evaluate.iconic_baseline("test", limit)
+    probe = evaluate.linear_probe_ceiling("test", limit)
     fashion_t2i = evaluate.fashion_text_to_image(encoder, limit=limit)
     zero_shot = evaluate.zero_shot_attributes(encoder, limit=limit)
     card = write_model_card(folder, {"grocery_test_top1_text": retrieval["text"]["top1"], "grocery_test_top5_text": retrieval["text"]["top5"],
@@ -78,8 +79,11 @@ def item_understanding(quick: bool = False) -> str:
             ["shopkit-lit, products as text (name + description)", retrieval["text"]["top1"], retrieval["text"]["top5"], retrieval["text"]["n"]],
             ["shopkit-lit, products as iconic image", retrieval["image"]["top1"], retrieval["image"]["top5"], retrieval["image"]["n"]],
             ["shopkit-lit, products as text + image (fused)", retrieval["fused"]["top1"], retrieval["fused"]["top5"], retrieval["fused"]["n"]],
+            ["reference: linear probe (logistic regression, train photos) on the same frozen image features", probe["top1"], "-", probe["n"]],
         ]),
-        "Target: top-1 >= 0.80.",
+        "Target: top-1 >= 0.80. Not met: shopkit-lit trains only heads on frozen efficientnet-lite0 features, and even a "
+        "supervised linear probe on those features stays near 0.70 (at 320 px or with multi-stage pooling we measured 0.72 "
+        "during development), so the target needs an image tower that is partly unfrozen or stronger.",
         "",
         "### Fashion: held-out title -> photo (ranked against all 9,583 photos)",
         _table(["model", "Recall@1", "Recall@10", "queries"], [["shopkit-lit", fashion_t2i["recall@1"], fashion_t2i["recall@10"], fashion_t2i["n"]]]),
@@ -101,7 +105,7 @@ def item_understanding(quick: bool = False) -> str:
         ]),
         "Target: text query p50 under 25 ms.",
     ]
-    results = {"train_seconds": train_seconds, "train_metrics": train_metrics, "retrieval": retrieval, "baseline": baseline,
+    results = {"train_seconds": train_seconds, "train_metrics": train_metrics, "retrieval": retrieval, "baseline": baseline, "probe": probe,
                "fashion_t2i": fashion_t2i, "zero_shot": zero_shot, "text_quality": quality, "latency": latency,
                "images_per_second": images_per_second}
     (REGISTRY.get("shopkit-lit").cache_dir / "benchmark.json").write_text(json.dumps(results, indent=2, default=float))

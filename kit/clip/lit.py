@@ -280,7 +280,9 @@ def train_lit(output: Path | None = None, config: LitConfig | None = None,
     metrics = {"grocery_val_top1": history.val_top1[history.best_epoch] if val else None,
                "best_epoch": history.best_epoch, "final_loss": history.losses[-1]}
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(staging / "open_clip_model.safetensors"))
-    (staging / "training.json").write_text(json.dumps({"config": asdict(config), "history": asdict(history), "metrics": metrics}, indent=2))
+    n_pairs = sum(len(pairs.group) for pairs, _ in sets)
+    (staging / "training.json").write_text(json.dumps({"config": asdict(config), "history": asdict(history), "metrics": metrics,
+                                                       "n_pairs": n_pairs}, indent=2))
     if output.exists():
         shutil.rmtree(output)
     staging.rename(output)

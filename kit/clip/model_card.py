@@ -66,7 +66,7 @@ def write_model_card(folder: Path, extra_metrics: dict | None = None) -> Path:
         limit = f" (first {config['max_fashion_items']} only)" if config.get("max_fashion_items") else ""
         data.append(f"- fashion_products: photo paired with title + attributes, on the seeded (seed {config['seed']}) "
                     f"{1 - config['fashion_holdout']:.0%} train split by item id{limit}; the rest is held out.")
-    n_pairs = training.get("n_pairs", "a few thousand")
+    n_pairs = f"{training['n_pairs']:,}" if "n_pairs" in training else "a few thousand"
     text = CARD.format(datasets=list(config["catalogs"]), data="\n".join(data), n_pairs=n_pairs,
                        config=", ".join(f"{k}={v}" for k, v in config.items()), best_epoch=metrics.get("best_epoch"),
                        metrics="\n".join(f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items()))
