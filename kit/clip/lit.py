@@ -206,7 +206,8 @@ def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig
     best_score, best_state = -1.0, None
     for epoch in tqdm(range(config.epochs), desc="training shopkit-lit heads", unit="epoch"):
         model.visual.head.train(), model.text.proj.train()
-        batches = [(s, b) for s, distinct in train_sets for b in _batches(s, config.batch_size if not distinct else 81, rng, distinct)]
+        batches = [(s, b) for s, distinct in train_sets
+                   for b in _batches(s, min(config.batch_size, len(np.unique(s.group))) if distinct else config.batch_size, rng, distinct)]
         rng.shuffle(batches)
         losses = []
         for pairs, index in batches:
