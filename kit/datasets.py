@@ -10,7 +10,6 @@ folder is never mistaken for the dataset.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -26,6 +25,7 @@ from tqdm.auto import tqdm
 
 from kit.config import PACKAGE_DIR, data_cache_dir, is_offline, shared_data_dirs, user_data_dir
 from kit.errors import ChecksumMismatch, DatasetNotAvailable, UnknownDataset
+from kit.registry import sha256_of
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = PACKAGE_DIR / "dataset_configs"
@@ -101,14 +101,6 @@ def resolve_dataset(name: str, download: bool = True) -> ResolvedDataset:
     )
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def verify_dataset(folder: Path, spec: DatasetSpec, full: bool = False) -> list[str]:
     """Problems found (empty when fine): key files against the spec, all files against SHA256SUMS if ``full``."""
     problems = []
@@ -116,7 +108,7 @@ def verify_dataset(folder: Path, spec: DatasetSpec, full: bool = False) -> list[
         file = folder / rel
         if not file.is_file():
             problems.append(f"{rel}: missing")
-        elif _sha256(file) != expected:
+        elif sha256_of(file) != expected:
             problems.append(f"{rel}: sha256 differs from the registered one")
     manifest = folder / "SHA256SUMS"
     if full and manifest.is_file():
@@ -126,7 +118,7 @@ def verify_dataset(folder: Path, spec: DatasetSpec, full: bool = False) -> list[
             file = folder / rel.lstrip("*")
             if not file.is_file():
                 problems.append(f"{rel}: missing")
-            elif _sha256(file) != expected:
+            elif sha256_of(file) != expected:
                 problems.append(f"{rel}: sha256 differs from SHA256SUMS")
     return problems
 
@@ -141,7 +133,7 @@ def download_dataset(name: str) -> Path:
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-"))
     try:
         for source in spec.downloads:
-            _fetch_archive(source["url"], source["members"], staging / source.get("into", ""))
+            _fetch_archive(source["url"], source["members"], staging / source.get("into", ""), source.get("strip", ""))
         problems = verify_dataset(staging, spec)
         if problems:
             raise ChecksumMismatch(f"download of {name!r} failed verification: {'; '.join(problems)}")
@@ -154,22 +146,30 @@ def download_dataset(name: str) -> Path:
     return target
 
 
-def _fetch_archive(url: str, members: list[str], into: Path) -> None:
-    """Download a .tar.gz and extract the members under the given prefixes (the top folder stripped)."""
+def _fetch_archive(url: str, members: list[str], into: Path, strip: str = "") -> None:
+    """Download a .tar.gz and extract the wanted members (GitHub's top folder is dropped first).
+
+    A member ending in ``/`` is a folder: every file under it is kept, with ``strip`` removed from the
+    front of its path. Any other member is a file name, found anywhere in the archive and kept by name.
+    """
     into.mkdir(parents=True, exist_ok=True)
+    folders = [m for m in members if m.endswith("/")]
+    names = {m for m in members if not m.endswith("/")}
     with tempfile.TemporaryFile() as tmp:
         with urllib.request.urlopen(url, timeout=120) as response:  # noqa: S310 (registered URLs)
             shutil.copyfileobj(response, tmp)
         tmp.seek(0)
         with tarfile.open(fileobj=tmp, mode="r:gz") as archive:
             for member in archive.getmembers():
-                rel = member.name.split("/", 1)[1] if "/" in member.name else ""
-                match = next((m for m in members if rel == m or rel.startswith(m) or rel.endswith("/" + m)), None)
-                if not member.isfile() or match is None:
+                rel = member.name.partition("/")[2]  # without the archive's top folder
+                if not member.isfile() or ".." in Path(rel).parts:
                     continue
-                keep = Path(rel).name if rel.endswith("/" + match) else rel
-                if match.endswith("/") and "/" in match.rstrip("/"):
-                    keep = rel[len(match):]  # datasets/Youshu/x.txt -> x.txt
+                if any(rel.startswith(folder) for folder in folders):
+                    keep = rel[len(strip):] if strip and rel.startswith(strip) else rel
+                elif Path(rel).name in names:
+                    keep = Path(rel).name
+                else:
+                    continue
                 destination = into / keep
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 with archive.extractfile(member) as src, open(destination, "wb") as dst:

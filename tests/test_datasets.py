@@ -51,3 +51,34 @@ def test_missing_dataset_offline_names_where_it_looked(tmp_path, monkeypatch):
 def test_unknown_dataset():
     with pytest.raises(UnknownDataset, match="Valid names: amazon_scientific"):
         resolve_dataset("imagenet")
+
+
+def test_download_extracts_verifies_and_keeps_nothing_bad(tmp_path, monkeypatch):
+    """The public-source path, end to end, with a local archive standing in for GitHub (file:// URL)."""
+    import dataclasses
+    import tarfile
+
+    import kit.datasets
+    from kit.errors import ChecksumMismatch
+
+    source = resolve_dataset("youshu").path
+    archive = tmp_path / "CrossCBR.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for rel in get_dataset_spec("youshu").key_files:
+            tar.add(source / rel, arcname=f"CrossCBR-4971749/datasets/Youshu/{rel}")
+        tar.add(source / "SHA256SUMS", arcname="CrossCBR-4971749/README-elsewhere/SHA256SUMS")  # not wanted
+    spec = get_dataset_spec("youshu")
+    local = dataclasses.replace(spec, downloads=[{**spec.downloads[0], "url": archive.as_uri()}])
+    monkeypatch.setattr(kit.datasets, "get_dataset_spec", lambda name: local)
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("KIT_OFFLINE")
+    folder = kit.datasets.download_dataset("youshu")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(spec.key_files)  # "datasets/Youshu/" stripped
+    assert verify_dataset(folder, spec) == []
+
+    broken = dataclasses.replace(local, key_files={**spec.key_files, "user_item.txt": "0" * 64})
+    monkeypatch.setattr(kit.datasets, "get_dataset_spec", lambda name: broken)
+    with pytest.raises(ChecksumMismatch, match="user_item.txt"):
+        kit.datasets.download_dataset("youshu")
+    assert verify_dataset(folder, spec) == []  # the good copy from before is still there
+    assert [p.name for p in folder.parent.iterdir()] == ["youshu"]  # no staging folder left behind

@@ -61,11 +61,8 @@ def embed_catalog(catalog: Catalog, encoder: ItemEncoder, batch_size: int = 32) 
         except OSError as exc:
             skipped.append((item.id, f"cannot read {item.image}: {exc}"))
 
-    def encode(batch: list) -> np.ndarray:
-        encoded = encoder.encode_images(batch, batch_size)
-        if encoded.skipped:  # cache nothing for a batch with a bad image: encode the good ones one by one
-            raise BadInput("; ".join(reason for _, reason in encoded.skipped))
-        return encoded.vectors
+    def encode(batch: list) -> np.ndarray:  # a bad image fails its chunk; the chunk then goes one by one
+        return encoder.encode_images(batch, batch_size, on_error="raise").vectors
 
     for start in range(0, len(rows), 512):  # chunks, so one bad image costs only its own chunk
         chunk = slice(start, start + 512)

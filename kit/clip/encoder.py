@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Literal, Sequence
 
 import numpy as np
 import torch
@@ -119,14 +119,21 @@ class ItemEncoder:
         return self.tokenizer(texts, context_length=min(limit, longest))
 
     @torch.no_grad()
-    def encode_images(self, images: Sequence[ImageInput], batch_size: int = 32) -> EncodedImages:
-        """Embeddings of the readable images; unreadable ones are skipped and reported, the rest go on."""
+    def encode_images(self, images: Sequence[ImageInput], batch_size: int = 32,
+                      on_error: Literal["skip", "raise"] = "skip") -> EncodedImages:
+        """Embeddings of the readable images. ``on_error="skip"``: unreadable ones are skipped and
+        reported, the rest go on; ``"raise"``: the first unreadable one raises BadInput (for callers whose
+        rows must line up with their inputs, such as caches and evaluations)."""
+        if on_error not in ("skip", "raise"):
+            raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
         pixels, indices, skipped, out = [], [], [], []
         for i, image in enumerate(images):
             try:
                 pixels.append(self.preprocess(load_image(image)))
                 indices.append(i)
             except BadInput as exc:
+                if on_error == "raise":
+                    raise
                 skipped.append((i, str(exc)))
                 log.warning("skipped image %d: %s", i, exc)
             if len(pixels) == batch_size:
@@ -139,10 +146,7 @@ class ItemEncoder:
 
     def encode_image(self, image: ImageInput) -> np.ndarray:
         """One image's embedding, (D,); an unreadable image raises BadInput."""
-        batch = self.encode_images([image])
-        if batch.skipped:
-            raise BadInput(batch.skipped[0][1])
-        return batch.vectors[0]
+        return self.encode_images([image], on_error="raise").vectors[0]
 
     def _encode_pixels(self, pixels: list[torch.Tensor]) -> np.ndarray:
         batch = torch.stack(pixels).to(self.device, self.dtype)
