@@ -121,6 +121,63 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    from kit.llm.factory import load_chat_model
+    from kit.planning import Planner
+
+    planner = Planner(load_chat_model(args.llm), _search_engine(args.catalog, args.model))
+    plan = planner.plan(args.goal)
+    for request in args.steer or []:
+        plan = planner.steer(plan, request)
+    if args.json:
+        print(plan.to_json())
+        return 0
+    print(f"Plan for: {plan.goal}  (catalog {plan.catalog}, model {plan.model})")
+    for step in plan.steps:
+        print(f"- {step.title}")
+        for need in step.needs:
+            found = need.chosen.title if need.chosen else f"(not found: {need.note})"
+            print(f"    {need.need.item} x{need.need.quantity}: {found}")
+    print("Basket:")
+    print_table([e.model_dump() for e in plan.basket], ["item_id", "title", "quantity", "reason"])
+    for note in plan.notes:
+        print(f"note: {note}")
+    if args.trace:
+        for record in planner.log.records:
+            print(f"\n--- {record.purpose} ({record.seconds:.1f} s) ---\n{record.messages[-1]['content']}\n=> {record.reply}")
+    return 0
+
+
+def cmd_llm_paradigms(args: argparse.Namespace) -> int:
+    from kit.llm.factory import load_chat_model
+    from kit.llm.paradigms.evaluate import ParadigmSettings, compare_paradigms
+
+    settings = ParadigmSettings(n_users=args.users, n_fit_users=args.fit_users, n_candidates=args.candidates,
+                                n_shuffles=args.shuffles, seed=args.seed)
+    report = compare_paradigms(load_chat_model(args.llm), settings)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.markdown())
+    return 0
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from kit.speech import load_transcriber
+
+    transcript = load_transcriber(args.model).transcribe(args.file)
+    if args.json:
+        print(json.dumps(asdict(transcript), indent=2))
+    else:
+        print(transcript.text if not transcript.is_silent else "(silence: nothing was said)")
+    return 0
+
+
+def cmd_speak(args: argparse.Namespace) -> int:
+    from kit.speech import speak
+
+    audio, rate = speak(args.text, voice=args.voice, out=args.out)
+    print(f"wrote {args.out}: {len(audio) / rate:.1f} s at {rate} Hz ({args.voice})")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from kit.clip.encoder import ItemEncoder
     from kit.search import evaluate
@@ -245,6 +302,39 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--model", default="shopkit-lit")
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
+
+    plan = sub.add_parser("plan", help="turn a goal into a grounded plan and basket")
+    plan.add_argument("goal")
+    plan.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    plan.add_argument("--steer", action="append", help="a follow-up applied to the plan (repeatable), e.g. 'no dairy'")
+    plan.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
+    plan.add_argument("--model", default="shopkit-lit", help="the item encoder that grounds the plan")
+    plan.add_argument("--trace", action="store_true", help="print every prompt and reply")
+    plan.add_argument("--json", action="store_true")
+    plan.set_defaults(func=cmd_plan)
+
+    transcribe = sub.add_parser("transcribe", help="speech to text (whisper)")
+    transcribe.add_argument("file")
+    transcribe.add_argument("--model", default="whisper-tiny.en")
+    transcribe.add_argument("--json", action="store_true")
+    transcribe.set_defaults(func=cmd_transcribe)
+
+    speak = sub.add_parser("speak", help="text to speech, written as a WAV file")
+    speak.add_argument("text")
+    speak.add_argument("-o", "--out", default="reply.wav")
+    speak.add_argument("--voice", default="hibari", choices=["hibari", "espeak-ng"])
+    speak.set_defaults(func=cmd_speak)
+
+    llm = sub.add_parser("llm", help="LLMs for recommendation").add_subparsers(dest="llm_command", required=True)
+    paradigms = llm.add_parser("paradigms", help="the four paradigms side by side on Amazon Scientific")
+    paradigms.add_argument("--users", type=int, default=50)
+    paradigms.add_argument("--fit-users", type=int, default=30)
+    paradigms.add_argument("--candidates", type=int, default=20)
+    paradigms.add_argument("--shuffles", type=int, default=3)
+    paradigms.add_argument("--seed", type=int, default=0)
+    paradigms.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
+    paradigms.add_argument("--json", action="store_true")
+    paradigms.set_defaults(func=cmd_llm_paradigms)
 
     evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
     retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")

@@ -56,9 +56,9 @@ def espeak_clip(tmp_path):
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is missing: `make test` installs it; run `apt-get install espeak-ng`")
 
-    def make(text: str) -> Path:
+    def make(text: str, words_per_minute: int = 175) -> Path:
         path = tmp_path / f"clip{abs(hash(text))}.wav"
-        subprocess.run(["espeak-ng", "-w", str(path), text], check=True)
+        subprocess.run(["espeak-ng", "-s", str(words_per_minute), "-w", str(path), text], check=True)
         return path
 
     return make
@@ -102,3 +102,56 @@ def crosscbr_short(youshu):
     from kit.bundles.train import BundleTrainConfig, train_bundle_model
 
     return train_bundle_model(youshu, BundleTrainConfig(model="crosscbr", epochs=3, eval_every=3), progress=False)
+
+
+@pytest.fixture(scope="session")
+def smollm():
+    """The embedded default chat model (SmolLM2-135M GGUF), loaded once (about 20 s)."""
+    from kit.llm.local import LocalChatModel
+
+    return LocalChatModel.from_registry("smollm2-135m-instruct")
+
+
+@pytest.fixture()
+def chat_server():
+    """A real HTTP server on loopback speaking the OpenAI chat-completions format, with scripted replies.
+
+    It stands in for a remote LLM API (Ollama, vLLM, a hosted service): ``server.replies`` is the
+    queue of assistant texts (or ``(status, body)`` pairs for errors); ``server.requests`` records
+    each request body and its headers.
+    """
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class State:
+        replies: list = []
+        requests: list = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (the stdlib's name)
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            State.requests.append({"path": self.path, "body": body, "headers": dict(self.headers)})
+            reply = State.replies.pop(0) if State.replies else (500, "no scripted reply left")
+            status, payload = reply if isinstance(reply, tuple) else (200, {
+                "id": "test", "object": "chat.completion", "model": body.get("model"),
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": reply}}]})
+            data = (json.dumps(payload) if not isinstance(payload, str) else payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    State.replies, State.requests = [], []
+    State.base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    yield State
+    server.shutdown()
+    server.server_close()

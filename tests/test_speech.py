@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kit.errors import BadInput
-from kit.speech import load_audio, speak
+from kit.speech import load_audio, speak, trim_silence
 
 
 def test_empty_and_non_audio_are_refused(tmp_path):
@@ -32,3 +32,81 @@ def test_arrays_are_resampled_to_16_khz_mono():
 def test_silence_gives_an_empty_flagged_transcript(whisper):
     transcript = whisper.transcribe(np.zeros(32_000, np.float32), sample_rate=16_000)
     assert transcript.text == "" and transcript.is_silent and transcript.duration == 2.0
+
+
+SHOPPING_REQUESTS = [
+    "I need green apples and a bottle of milk",
+    "show me red running shoes for women",
+    "find a cheap black backpack",
+    "add two lemons to my basket",
+    "I am hosting a brunch for four on Sunday",
+    "what goes well with orange juice",
+    "do you have vanilla yoghurt",
+    "going hiking in the mountains next week",
+    "remove the cucumber from my basket",
+    "show me blue jeans for men",
+]
+
+
+def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
+    import re
+
+    import jiwer
+
+    def norm(text: str) -> str:
+        return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
+
+    return jiwer.wer([norm(r) for r in references], [norm(h) for h in hypotheses])
+
+
+@pytest.mark.slow
+def test_ten_spoken_shopping_requests_are_transcribed_within_a_wer_bound(whisper, espeak_clip):
+    heard = [whisper.transcribe(espeak_clip(text, words_per_minute=140)).text for text in SHOPPING_REQUESTS]
+    assert word_error_rate(SHOPPING_REQUESTS, heard) < 0.25, heard
+
+
+def test_silence_around_speech_is_trimmed_and_times_stay_true(whisper, espeak_clip):
+    import soundfile as sf
+
+    speech, rate = sf.read(str(espeak_clip("two lemons please")), dtype="float32")
+    padded = np.concatenate([np.zeros(rate * 3, np.float32), speech, np.zeros(rate * 2, np.float32)])
+    transcript = whisper.transcribe(padded, sample_rate=rate)
+    assert "lemons" in transcript.text.lower() and transcript.duration == pytest.approx(len(padded) / rate, abs=1e-3)
+    assert transcript.segments[0].start >= 2.5  # measured from the start of the recording, not the trimmed clip
+    trimmed, offset = trim_silence(load_audio(padded, rate))
+    assert offset == pytest.approx(3.0, abs=0.1) and len(trimmed) < len(load_audio(padded, rate)) * 0.5
+
+
+def test_speak_then_transcribe_round_trip(whisper, tmp_path):
+    out = tmp_path / "reply.wav"
+    audio, rate = speak("Your basket has three items", out=out)  # the default voice, hibari
+    assert out.stat().st_size > 1000 and len(audio) / rate > 0.5
+    words = set(whisper.transcribe(out).text.lower().replace(".", "").split())
+    assert {"basket", "three", "items"} <= words
+
+
+def test_very_long_and_garbage_recordings_are_refused(whisper):
+    with pytest.raises(BadInput, match="limit is 30 minutes"):
+        whisper.transcribe(np.zeros(16_000 * 60 * 31, np.float32), sample_rate=16_000)
+    with pytest.raises(BadInput, match="not a readable audio file"):
+        whisper.transcribe(b"\x00\x01garbage" * 100)
+
+
+def test_unavailable_speech_models_say_how_to_get_them():
+    from kit.errors import KitError, ModelNotAvailable
+    from kit.speech import load_transcriber
+
+    with pytest.raises(ModelNotAvailable, match="fetch whisper-base"):
+        load_transcriber("whisper-base")
+    with pytest.raises(KitError, match="not a speech model"):
+        load_transcriber("minilm")
+
+
+def test_cli_transcribes_and_speaks(tmp_path, capsys):
+    from kit.cli import main
+
+    out = tmp_path / "hello.wav"
+    assert main(["speak", "show me blue jeans", "-o", str(out), "--voice", "espeak-ng"]) == 0
+    assert main(["transcribe", str(out), "--json"]) == 0
+    printed = capsys.readouterr().out
+    assert "blue jeans" in printed.lower()

@@ -14,11 +14,12 @@ from typing import Union
 
 import numpy as np
 
-from kit.errors import BadInput, KitError
+from kit.errors import BadInput, KitError, ModelNotAvailable
 from kit.registry import REGISTRY, ModelRegistry
 
 SAMPLE_RATE = 16_000
-SILENCE_RMS = 1e-3  # below this root-mean-square level a clip counts as silent
+SILENCE_RMS = 1e-3  # below this root-mean-square level a clip (or a 30 ms frame) counts as silent
+MAX_SECONDS = 30 * 60  # longer recordings are refused: split them first
 AudioInput = Union[str, Path, bytes, np.ndarray]
 
 
@@ -88,6 +89,27 @@ def load_audio(audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         raise BadInput(f"not a readable audio file: {exc}") from exc
 
 
+def trim_silence(samples: np.ndarray, frame: int = 480) -> tuple[np.ndarray, float]:
+    """``samples`` without leading and trailing silent 30 ms frames, and the seconds cut at the start."""
+    n = len(samples) // frame
+    if n == 0:
+        return samples, 0.0
+    rms = np.sqrt(np.mean(samples[: n * frame].reshape(n, frame) ** 2, axis=1))
+    voiced = np.flatnonzero(rms >= SILENCE_RMS)
+    if len(voiced) == 0:
+        return samples[:0], 0.0
+    start, end = max(voiced[0] - 1, 0) * frame, min(voiced[-1] + 2, n) * frame  # keep a frame of margin
+    return samples[start:end], start / SAMPLE_RATE
+
+
+def _check_length(samples: np.ndarray) -> float:
+    duration = len(samples) / SAMPLE_RATE
+    if duration > MAX_SECONDS:
+        raise BadInput(f"the recording is {duration / 60:.0f} minutes long; the limit is {MAX_SECONDS // 60} "
+                       f"minutes, split it first")
+    return duration
+
+
 class WhisperTranscriber:
     """A faster-whisper model from the registry. ``transcribe`` returns a :class:`Transcript`."""
 
@@ -109,11 +131,61 @@ class WhisperTranscriber:
 
     def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1) -> Transcript:
         samples = load_audio(audio, sample_rate)
-        duration = len(samples) / SAMPLE_RATE
+        duration = _check_length(samples)
+        samples, offset = trim_silence(samples)
         if len(samples) == 0 or float(np.sqrt(np.mean(samples**2))) < SILENCE_RMS:
             return Transcript("", "en", [], duration, is_silent=True)
         segments, info = self.model.transcribe(samples, beam_size=beam_size, vad_filter=True,
                                                condition_on_previous_text=False)
-        parts = [Segment(round(s.start, 2), round(s.end, 2), s.text.strip()) for s in segments]
+        parts = [Segment(round(s.start + offset, 2), round(s.end + offset, 2), s.text.strip()) for s in segments]
         text = " ".join(p.text for p in parts if p.text).strip()
         return Transcript(text, info.language, parts, duration, is_silent=not text)
+
+
+class OpenAIWhisperTranscriber:
+    """An openai-whisper checkpoint (``whisper-base``, ``whisper-small``) once its weights are cached.
+
+    Needs the ``openai-whisper`` package, which the kit does not install (``pip install openai-whisper``);
+    the weights are checked against the sha256 in the registry like every other model.
+    """
+
+    def __init__(self, model: "object", name: str) -> None:
+        self.model, self.name = model, name
+
+    @classmethod
+    def from_registry(cls, name: str = "whisper-base", device: str = "cpu",
+                      registry: ModelRegistry = REGISTRY) -> "OpenAIWhisperTranscriber":
+        resolved = registry.resolve(name)  # raises ModelNotAvailable with `python -m kit fetch NAME` advice
+        try:
+            import whisper
+        except ImportError:
+            raise ModelNotAvailable(f"{name} is cached, but the openai-whisper package is not installed: "
+                                    f"pip install openai-whisper") from None
+        return cls(whisper.load_model(str(resolved.weights_path), device=device), name)
+
+    def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1) -> Transcript:
+        samples = load_audio(audio, sample_rate)
+        duration = _check_length(samples)
+        samples, offset = trim_silence(samples)
+        if len(samples) == 0:
+            return Transcript("", "en", [], duration, is_silent=True)
+        result = self.model.transcribe(samples, beam_size=beam_size if beam_size > 1 else None, fp16=False)
+        parts = [Segment(round(s["start"] + offset, 2), round(s["end"] + offset, 2), s["text"].strip())
+                 for s in result["segments"]]
+        text = " ".join(p.text for p in parts if p.text).strip()
+        return Transcript(text, result.get("language", "en"), parts, duration, is_silent=not text)
+
+
+def load_transcriber(name: str = "whisper-tiny.en", registry: ModelRegistry = REGISTRY):
+    """The right backend for a registry name: faster-whisper for CTranslate2 models, openai-whisper otherwise."""
+    spec = registry.get(name)
+    if spec.kind != "speech":
+        raise KitError(f"{name!r} is not a speech model; speech models: {registry.list_models('speech')}")
+    if spec.source_type == "url":
+        return OpenAIWhisperTranscriber.from_registry(name, registry=registry)
+    return WhisperTranscriber.from_registry(name, registry=registry)
+
+
+def transcribe(audio: AudioInput, sample_rate: int | None = None, model: str = "whisper-tiny.en") -> Transcript:
+    """One-off transcription. It loads the model on every call: keep a ``load_transcriber(...)`` to reuse it."""
+    return load_transcriber(model).transcribe(audio, sample_rate)

@@ -1,0 +1,56 @@
+"""The planner's prompts, in one place, versioned, with few-shot examples written as the schema's
+own objects (so an example can never drift from the schema: tests/test_planning.py validates them)."""
+
+from __future__ import annotations
+
+from kit.llm.prompting import PromptTemplate
+from kit.planning.schema import NeedDraft, NeedSuggestion, PlanDraft, PlanEdit, StepDraft
+
+_PLAN_EXAMPLE = PlanDraft(steps=[
+    StepDraft(title="Make breakfast", needs=[NeedDraft(item="eggs", quantity=1, budget_share=0.2),
+                                            NeedDraft(item="bread", quantity=1, budget_share=0.2)]),
+    StepDraft(title="Serve drinks", needs=[NeedDraft(item="orange juice", quantity=2, budget_share=0.3),
+                                          NeedDraft(item="coffee", quantity=1, budget_share=0.3)]),
+])
+_TRIP_EXAMPLE = PlanDraft(steps=[
+    StepDraft(title="Walk on the beach", needs=[NeedDraft(item="sandals", budget_share=0.3),
+                                               NeedDraft(item="shorts", attributes=["light"], budget_share=0.3)]),
+    StepDraft(title="Stay in the sun", needs=[NeedDraft(item="sunglasses", budget_share=0.2),
+                                             NeedDraft(item="cap", budget_share=0.2)]),
+])
+
+PLAN = PromptTemplate(
+    name="plan",
+    version=1,
+    system=("You plan shopping. Split the shopper's goal into 1 to 3 steps (what they will do) and list what "
+            "each step needs, in general words a shop search understands (no brand or product names). "
+            "The shop sells: {catalog_summary}. Prefer needs the shop can sell. Reply with JSON only."),
+    examples=[("Goal: breakfast for two on Saturday", _PLAN_EXAMPLE.model_dump_json()),
+              ("Goal: a day at the beach", _TRIP_EXAMPLE.model_dump_json())],
+    user="Goal: {goal}",
+)
+
+SUGGEST_NEED = PromptTemplate(
+    name="suggest_need",
+    version=1,
+    system=("You extend a shopping plan. The plan's steps are: {steps}. Propose exactly one more thing to buy "
+            "for the shopper's request, in general words (no brand names), and the step it belongs to. "
+            "Reply with JSON only."),
+    examples=[("Request: add something to drink",
+               NeedSuggestion(step="Serve drinks", need=NeedDraft(item="juice")).model_dump_json())],
+    user="Request: {request}",
+)
+
+EDIT = PromptTemplate(
+    name="edit",
+    version=1,
+    system=("Read a shopper's follow-up to a shopping plan as one edit. action is one of: cheaper (lower "
+            "prices), exclude (leave out items matching terms), add (add something; terms say what), remove "
+            "(drop needs matching terms), budget (a total budget; amount). Reply with JSON only."),
+    examples=[("Follow-up: make it vegan", PlanEdit(action="exclude", terms=["meat", "dairy"]).model_dump_json()),
+              ("Follow-up: we also need napkins", PlanEdit(action="add", terms=["napkins"]).model_dump_json()),
+              ("Follow-up: keep it under 40 euros", PlanEdit(action="budget", amount=40).model_dump_json())],
+    user="Follow-up: {request}",
+)
+
+PROMPTS = {t.id: t for t in (PLAN, SUGGEST_NEED, EDIT)}
