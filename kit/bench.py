@@ -181,7 +181,90 @@ def bundle_recommendation(quick: bool = False) -> str:
     return "\n".join(parts)
 
 
-SECTIONS = {"items": item_understanding, "bundles": bundle_recommendation}
+def llm_paradigms(quick: bool = False) -> str:
+    from kit.bundled_catalogs import open_catalog
+    from kit.clip.encoder import ItemEncoder
+    from kit.llm.factory import describe_llm, load_chat_model
+    from kit.llm.paradigms.evaluate import ParadigmSettings, compare_paradigms
+    from kit.planning import Planner
+    from kit.search import CatalogSearch
+
+    llm = load_chat_model()
+    settings = ParadigmSettings(n_users=5 if quick else 30, n_fit_users=5 if quick else 20, n_shuffles=3)
+    report = compare_paradigms(llm, settings)
+    calls = report.log.records
+    per_call = np.mean([r.seconds for r in calls])
+    invalid = sum(r.error is not None for r in calls)
+    search = CatalogSearch.build(open_catalog("grocery_store"), ItemEncoder.from_pretrained())
+    planner = Planner(llm, search)
+    started = time.perf_counter()
+    plan = planner.plan("I'm hosting a brunch for four on Sunday")
+    plan_seconds = time.perf_counter() - started
+    return "\n".join([
+        "## LLMs for recommendation",
+        f"Measured on {_machine()}, {date.today()}. LLM: `{describe_llm()}` (set `KIT_LLM` or `--llm` to run the "
+        "same benchmark with another backend: `python -m kit llm paradigms --llm openai:http://HOST/v1/MODEL`).",
+        "",
+        report.markdown(),
+        "",
+        f"Position bias per presented position (share of top choices), single order: "
+        f"{json.dumps([round(v, 2) for v in report.position_bias_single])}; bootstrapped over "
+        f"{settings.n_shuffles} orders: {json.dumps([round(v, 2) for v in report.position_bias_bootstrap])}.",
+        f"{len(calls)} LLM calls, {per_call:.1f} s each on average; {invalid} replies failed validation and were "
+        "retried (constrained decoding keeps this near zero).",
+        "",
+        f"Planning: 'I'm hosting a brunch for four on Sunday' on grocery_store took {plan_seconds:.1f} s: "
+        f"{sum(len(s.needs) for s in plan.steps)} needs, {len(plan.basket)} basket items, "
+        f"{len(plan.unmatched)} needs without a catalog match.",
+    ])
+
+
+def speech(quick: bool = False) -> str:
+    import subprocess
+    import tempfile
+
+    from kit.speech import WhisperTranscriber, load_audio, speak
+    from kit.speech.asr import SAMPLE_RATE
+
+    requests = ["I need green apples and a bottle of milk", "show me red running shoes for women",
+                "find a cheap black backpack", "add two lemons to my basket",
+                "I am hosting a brunch for four on Sunday", "what goes well with orange juice",
+                "do you have vanilla yoghurt", "going hiking in the mountains next week",
+                "remove the cucumber from my basket", "show me blue jeans for men"]
+    import re
+
+    import jiwer
+
+    norm = lambda t: " ".join(re.sub(r"[^a-z0-9 ]", " ", t.lower()).split())  # noqa: E731
+    whisper = WhisperTranscriber.from_registry("whisper-tiny.en")
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        voices = {"espeak-ng 175 wpm": lambda t, p: subprocess.run(["espeak-ng", "-w", p, t], check=True),
+                  "espeak-ng 140 wpm": lambda t, p: subprocess.run(["espeak-ng", "-s", "140", "-w", p, t], check=True),
+                  "hibari": lambda t, p: speak(t, voice="hibari", out=p)}
+        for voice, make in voices.items():
+            heard, audio_seconds, spent = [], 0.0, 0.0
+            for i, text in enumerate(requests[: 3 if quick else None]):
+                path = f"{tmp}/{i}.wav"
+                make(text, path)
+                audio_seconds += len(load_audio(path)) / SAMPLE_RATE
+                started = time.perf_counter()
+                heard.append(whisper.transcribe(path).text)
+                spent += time.perf_counter() - started
+            wer = jiwer.wer([norm(t) for t in requests[: len(heard)]], [norm(h) for h in heard])
+            rows.append([voice, len(heard), round(wer, 3), round(spent / audio_seconds, 3)])
+    return "\n".join([
+        "## Speech",
+        f"Measured on {_machine()}, {date.today()}. faster-whisper `whisper-tiny.en` (int8, greedy, 2 threads) on "
+        "10 spoken shopping requests made by the kit's own voices; WER after lower-casing and removing punctuation; "
+        "real-time factor = transcription time / audio length (below 1 is faster than real time).",
+        _table(["voice", "clips", "WER", "real-time factor"], rows),
+        "openai-whisper `base`/`small` run through the same code when their weights are cached "
+        "(`python -m kit fetch whisper-base`); none could be downloaded here, so they are not measured.",
+    ])
+
+
+SECTIONS = {"items": item_understanding, "bundles": bundle_recommendation, "llm": llm_paradigms, "speech": speech}
 HEADER = ("# Benchmarks\n\nWritten by `make bench` (`python -m kit bench`); every number below was measured by that "
           "command on the machine it names. Tests assert behaviour; this file only measures.\n")
 

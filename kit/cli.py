@@ -350,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
     bench.add_argument("--out", default="docs/benchmarks.md")
     bench.add_argument("--quick", action="store_true", help="small subsets (for a smoke run)")
-    bench.add_argument("--only", choices=["items", "bundles"], help="run one section; the other keeps its last numbers")
+    bench.add_argument("--only", choices=["items", "bundles", "llm", "speech"], help="run one section; the other keeps its last numbers")
 
     bundles = sub.add_parser("bundles", help="bundle recommendation").add_subparsers(dest="bundles_command", required=True)
     for name, func, text in (("train", cmd_bundles_train, "train a model, early-stopped on tune, checkpoint to the cache"),
