@@ -178,6 +178,46 @@ def cmd_speak(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_imagery_train(args: argparse.Namespace) -> int:
+    from kit.imagery.model_card import write_model_card
+    from kit.imagery.train import DiffusionTrainConfig, train_diffusion
+
+    config = DiffusionTrainConfig(catalog=args.catalog, resolution=args.resolution, steps=args.steps,
+                                  batch_size=args.batch_size)
+    folder = train_diffusion(config, out=args.out, device=args.device)
+    write_model_card(folder)
+    print(f"saved {folder} (model card: {folder / 'README.md'})")
+    return 0
+
+
+def cmd_imagery_generate(args: argparse.Namespace) -> int:
+    import torch
+
+    from kit.images import load_image
+    from kit.imagery import BackgroundReplacement, ProductImageVariation, TextToProductImage, product_prompt
+
+    if args.item:
+        from kit.bundled_catalogs import open_catalog
+
+        item = open_catalog(args.catalog)[args.item]
+        prompt = product_prompt(item, args.prompt)
+        source = load_image(args.image or item.image) if args.task != "text" else None
+    else:
+        if not args.prompt:
+            raise KitError("give a prompt, or --item ID to build one from a catalog item")
+        prompt, source = args.prompt, (load_image(args.image) if args.image else None)
+    if args.task != "text" and source is None:
+        raise KitError(f"--task {args.task} needs --image or --item")
+    generator = torch.Generator().manual_seed(args.seed)
+    task = {"text": TextToProductImage, "variation": ProductImageVariation, "background": BackgroundReplacement}[args.task]
+    pipe = task.from_pretrained(args.model)
+    extra = {"image": source} if source is not None else {}
+    result = pipe(prompt=prompt, num_inference_steps=args.steps, generator=generator, **extra)
+    path = result.save(args.out)
+    print(f"wrote {path}: {result.label}; prompt: {prompt}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from kit.clip.encoder import ItemEncoder
     from kit.search import evaluate
@@ -324,6 +364,27 @@ def build_parser() -> argparse.ArgumentParser:
     speak.add_argument("-o", "--out", default="reply.wav")
     speak.add_argument("--voice", default="hibari", choices=["hibari", "espeak-ng"])
     speak.set_defaults(func=cmd_speak)
+
+    imagery = sub.add_parser("imagery", help="generated product imagery").add_subparsers(dest="imagery_command", required=True)
+    itrain = imagery.add_parser("train", help="train the kit's own small text-to-image model (resumable)")
+    itrain.add_argument("--catalog", default="grocery_store", choices=["grocery_store"])
+    itrain.add_argument("--steps", type=int, default=3000)
+    itrain.add_argument("--batch-size", type=int, default=16)
+    itrain.add_argument("--resolution", type=int, default=64)
+    itrain.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    itrain.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
+    itrain.set_defaults(func=cmd_imagery_train)
+    generate = imagery.add_parser("generate", help="generate a product image (always labelled as generated)")
+    generate.add_argument("prompt", nargs="?", default="", help="the prompt, or the wish when --item is given")
+    generate.add_argument("--item", help="build the prompt from this catalog item")
+    generate.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    generate.add_argument("--task", default="text", choices=["text", "variation", "background"])
+    generate.add_argument("--image", help="the photo to vary or to put on a new background")
+    generate.add_argument("--model", default="shopkit-tiny-diffusion")
+    generate.add_argument("--steps", type=int, default=50)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("-o", "--out", default="generated.png")
+    generate.set_defaults(func=cmd_imagery_generate)
 
     llm = sub.add_parser("llm", help="LLMs for recommendation").add_subparsers(dest="llm_command", required=True)
     paradigms = llm.add_parser("paradigms", help="the four paradigms side by side on Amazon Scientific")

@@ -16,6 +16,9 @@ EXPECTATIONS = {  # notebook -> check of its RESULTS_JSON
     "01_item_understanding.ipynb": lambda r: r["n"] > 0 and r["grocery_top5"] > 0.7 and r["grocery_top1"] > 0.4,
     "02_bundle_recommendation.ipynb": lambda r: r["crosscbr"] > 0.1 and r["popularity"] > 0.1
     and r["cold_crosscbr"] > r["cold_lightgcn"],
+    "03_llm_planning.ipynb": lambda r: r["all_in_catalog"] and r["steps"] >= 1 and r["calls"] >= 1,
+    "04_llm4rec_paradigms.ipynb": lambda r: r["rows"] == 7 and abs(r["position_sum"] - 1) < 1e-6 and r["metrics_ok"],
+    "05_speech_and_imagery.ipynb": lambda r: r["wer"] < 0.3 and r["last_loss"] < r["first_loss"] and r["labelled"],
 }
 
 

@@ -1,8 +1,23 @@
-"""Keyword search with bm25s over the items' text (English stopwords removed, no stemming)."""
+"""Keyword search with bm25s over the items' text (English stopwords removed, plurals folded)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def fold_plurals(words: list[str]) -> list[str]:
+    """Harman's S-stemmer (1991): 'apples' -> 'apple', 'berries' -> 'berry', 'glasses' stays. Light on purpose:
+    product names suffer from aggressive stemmers ('jeans' -> 'jean' is as far as it goes)."""
+    out = []
+    for w in words:
+        if w.endswith("ies") and not w.endswith(("eies", "aies")) and len(w) > 4:
+            w = w[:-3] + "y"
+        elif w.endswith("es") and not w.endswith(("aes", "ees", "oes")) and len(w) > 4:
+            w = w[:-1]
+        elif w.endswith("s") and not w.endswith(("us", "ss")) and len(w) > 3:
+            w = w[:-1]
+        out.append(w)
+    return out
 
 
 class BM25Index:
@@ -12,11 +27,13 @@ class BM25Index:
         self._bm25s = bm25s
         self.size = len(texts)
         self.retriever = bm25s.BM25()
-        self.retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+        self.retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=fold_plurals, show_progress=False),
+                            show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every item for ``query`` (zeros when no query word is in the vocabulary)."""
-        tokens = self._bm25s.tokenize([query], stopwords="en", show_progress=False, return_ids=False)[0]
+        tokens = self._bm25s.tokenize([query], stopwords="en", stemmer=fold_plurals, show_progress=False,
+                                      return_ids=False)[0]
         known = [t for t in tokens if t in self.retriever.vocab_dict]
         if not known:
             return np.zeros(self.size, dtype=np.float32)
