@@ -183,7 +183,7 @@ def cmd_imagery_train(args: argparse.Namespace) -> int:
     from kit.imagery.train import DiffusionTrainConfig, train_diffusion
 
     config = DiffusionTrainConfig(catalog=args.catalog, resolution=args.resolution, steps=args.steps,
-                                  batch_size=args.batch_size)
+                                  batch_size=args.batch_size, lr=args.lr)
     folder = train_diffusion(config, out=args.out, device=args.device)
     write_model_card(folder)
     print(f"saved {folder} (model card: {folder / 'README.md'})")
@@ -368,9 +368,10 @@ def build_parser() -> argparse.ArgumentParser:
     imagery = sub.add_parser("imagery", help="generated product imagery").add_subparsers(dest="imagery_command", required=True)
     itrain = imagery.add_parser("train", help="train the kit's own small text-to-image model (resumable)")
     itrain.add_argument("--catalog", default="grocery_store", choices=["grocery_store"])
-    itrain.add_argument("--steps", type=int, default=3000)
+    itrain.add_argument("--steps", type=int, default=3000, help="about 3 s a step on 2 CPU cores; resumable")
     itrain.add_argument("--batch-size", type=int, default=16)
     itrain.add_argument("--resolution", type=int, default=64)
+    itrain.add_argument("--lr", type=float, default=3e-4)
     itrain.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     itrain.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
     itrain.set_defaults(func=cmd_imagery_train)

@@ -1,0 +1,149 @@
+"""The Gradio assistant as a person uses it: handlers, the HTTP API (gradio_client, every api_name),
+a real browser (Debian's chromium driven by Playwright), and 10 clients at once."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+sys.path.insert(0, str(ROOT / "apps"))
+
+import assistant as app_module  # noqa: E402  (apps/ is not a package: it is the top layer)
+
+from kit.assistant import Assistant  # noqa: E402
+from kit.catalog import Catalog  # noqa: E402
+from kit.search import CatalogSearch  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app(grocery_search, fashion, lit_encoder, minilm):
+    import torch
+    from diffusers import DDPMScheduler
+
+    from kit.imagery import TextToProductImage
+    from kit.imagery.pixel_pipeline import TextConditionedPixelPipeline, tiny_unet
+    from kit.llm.local import LocalChatModel
+
+    small_fashion = CatalogSearch.build(Catalog(fashion.items[:200], name="fashion_products"), lit_encoder)
+    torch.manual_seed(0)
+    pipe = TextConditionedPixelPipeline(tiny_unet(16, 384, (8, 16)), DDPMScheduler(num_train_timesteps=100))
+    pipe.set_progress_bar_config(disable=True)
+    assistant = Assistant({"grocery_store": grocery_search, "fashion_products": small_fashion},
+                          planner_llm=lambda: LocalChatModel.from_registry(),
+                          image_generator=lambda: TextToProductImage(pipe, "tiny-test-pipeline", minilm.encode))
+    return app_module.AssistantApp(assistant)
+
+
+@pytest.fixture(scope="module")
+def server(app):
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    demo = app_module.build_demo(app)
+    demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+                allowed_paths=app_module.image_folders(), max_file_size="10mb")
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+def test_the_module_exposes_an_importable_demo():
+    import gradio as gr
+
+    assert isinstance(app_module.demo, gr.Blocks)
+
+
+def test_handlers_called_directly(app, tmp_path):
+    history, cards, plan, basket, state, *_ = app.send("lemons", None, None, [], None, "grocery_store")
+    assert history[-1]["role"] == "assistant" and "Lemon" in cards[0][1] and state["last_results"][0] == "Lemon"
+    history, _, _, basket, state, *_ = app.send("add the first one", None, None, history, state, "grocery_store")
+    assert basket == [["Lemon", 1, "you added it"]]
+    outside = app.send("x", "/etc/passwd", None, history, state, "grocery_store")
+    assert "only uploaded files" in outside[0][-1]["content"] and outside[4] == state  # nothing lost
+    assert app.switch_catalog("fashion_products")[4]["catalog"] == "fashion_products"
+    assert "shopkit-lit" in app.models()
+
+
+def test_every_api_name_over_http(server, grocery_search):
+    from gradio_client import Client, handle_file
+
+    client = Client(server, verbose=False)
+    names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
+    assert names == {"/send", "/submit", "/switch_catalog", "/generate_image", "/models"}
+    history, cards, *_ = client.predict("orange juice", None, None, [], "grocery_store", api_name="/send")
+    assert "Juice" in cards[0]["caption"]
+    photo = handle_file(str(grocery_search.catalog["Granny-Smith"].image))
+    _, cards, *_ = client.predict("", photo, None, [], "grocery_store", api_name="/send")
+    assert cards[0]["caption"].startswith("Granny Smith")
+    _, cards, *_ = client.predict("lemons", None, None, [], "grocery_store", api_name="/submit")
+    assert cards[0]["caption"].startswith("Lemon")
+    history, cards, *_ = client.predict("fashion_products", api_name="/switch_catalog")
+    assert history == [] and cards == []
+    image, caption = client.predict("lemon", "on a table", 3, api_name="/generate_image")
+    assert Path(image).is_file() and "AI-generated" in caption
+    assert "shopkit-lit" in client.predict(api_name="/models")
+
+
+def test_a_real_browser_types_searches_and_uploads(server, grocery_search):
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is missing: `make test` installs it with apt (apt-get install chromium)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--no-first-run"])
+        try:
+            page = browser.new_page()
+            page.goto(server)
+            page.locator("#request textarea").fill("lemons")
+            page.locator("#send").click()
+            page.wait_for_selector("#cards img", timeout=60_000)
+            assert "Lemon" in page.locator("#cards").inner_text()
+            page.locator("#photo input[type=file]").set_input_files(str(grocery_search.catalog["Granny-Smith"].image))
+            page.wait_for_timeout(1500)
+            page.locator("#send").click()
+            page.wait_for_function("document.querySelector('#cards').innerText.startsWith('products\\nGranny Smith')"
+                                   " || document.querySelector('#cards').innerText.includes('\\nGranny Smith')",
+                                   timeout=60_000)
+            page.screenshot(path=str(ARTIFACTS / "assistant.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (ARTIFACTS / "assistant.png").stat().st_size > 10_000
+
+
+def test_ten_clients_for_thirty_seconds_without_errors(server):
+    from gradio_client import Client
+
+    queries = ["lemons", "apples", "orange juice", "milk", "yoghurt", "tomatoes", "peppers", "melon", "pears", "kiwi"]
+    errors, done = [], []
+
+    def shopper(query: str) -> None:
+        client = Client(server, verbose=False)
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                _, cards, *_ = client.predict(query, None, None, [], "grocery_store", api_name="/send")
+                assert cards, f"no products for {query}"
+                done.append(query)
+            except Exception as error:  # every failure is counted, none hidden
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=shopper, args=(q,)) for q in queries]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == [] and len(set(done)) == 10 and len(done) >= 20
