@@ -11,7 +11,9 @@ PIP := $(PY) -m pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 SYS_STAMP := $(VENV)/.system-packages
+DEV_SYS_STAMP := $(VENV)/.system-packages-dev
 SYSTEM_PACKAGES := espeak-ng ffmpeg
+DEV_SYSTEM_PACKAGES := chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export KIT_OFFLINE ?= 1
@@ -38,11 +40,19 @@ $(SYS_STAMP): Makefile
 	  else echo "please install:$$missing (e.g. sudo apt-get install$$missing)"; exit 1; fi; fi
 	@mkdir -p $(VENV) && touch $@
 
+# The browser the app's tests drive (Debian's chromium; Playwright never downloads one).
+$(DEV_SYS_STAMP): Makefile
+	@command -v chromium >/dev/null || { if [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEV_SYSTEM_PACKAGES) >/dev/null; \
+	  else echo "please install: $(DEV_SYSTEM_PACKAGES) (sudo apt-get install $(DEV_SYSTEM_PACKAGES))"; exit 1; fi; }
+	@mkdir -p $(VENV) && touch $@
+
 setup: $(STAMP) $(SYS_STAMP)
-setup-dev: $(DEV_STAMP) $(SYS_STAMP)
+setup-dev: $(DEV_STAMP) $(SYS_STAMP) $(DEV_SYS_STAMP)
 
 demo: setup
 	$(PY) -m kit demo
+	$(PY) apps/assistant.py
 
 test: setup-dev
 	$(PY) -m pytest

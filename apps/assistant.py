@@ -191,8 +191,17 @@ def image_folders() -> list[str]:
     return folders
 
 
-demo = build_demo()
+app = AssistantApp()
+demo = build_demo(app)
 
 if __name__ == "__main__":
+    import time
+
+    started = time.perf_counter()
+    app.warm_up()
+    print(f"models loaded in {time.perf_counter() - started:.1f} s")
+    started = time.perf_counter()
+    app.send("green apples", None, None, [], None, CATALOGS[0])
+    print(f"first answer in {time.perf_counter() - started:.2f} s; open http://127.0.0.1:{os.environ.get('PORT', 7860)}")
     demo.launch(server_name="127.0.0.1", server_port=int(os.environ.get("PORT", 7860)),
                 allowed_paths=image_folders(), max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True)

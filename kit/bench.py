@@ -264,7 +264,66 @@ def speech(quick: bool = False) -> str:
     ])
 
 
-SECTIONS = {"items": item_understanding, "bundles": bundle_recommendation, "llm": llm_paradigms, "speech": speech}
+def imagery(quick: bool = False) -> str:
+    import torch
+
+    from kit.errors import ModelNotAvailable
+    from kit.imagery import TextToProductImage
+    from kit.registry import REGISTRY
+
+    try:
+        folder = REGISTRY.resolve("shopkit-tiny-diffusion").path
+    except ModelNotAvailable:
+        return "## Generated imagery\n_Not measured: train the model first (`python -m kit imagery train`)._"
+    record = json.loads((folder / "training.json").read_text())
+    generate = TextToProductImage.from_pretrained("shopkit-tiny-diffusion", device="cpu")
+    generate.pipe.set_progress_bar_config(disable=True)
+    rows = []
+    for steps in (25, 50):
+        started = time.perf_counter()
+        generate("Granny Smith, Apple", num_inference_steps=steps, generator=torch.Generator().manual_seed(0))
+        rows.append([steps, round(time.perf_counter() - started, 2)])
+    config = record["config"]
+    return "\n".join([
+        "## Generated imagery",
+        f"Measured on {_machine()}, {date.today()}. `shopkit-tiny-diffusion`: {config['resolution']} px, channels "
+        f"{tuple(config['channels'])}, trained {record['step']} steps (batch {config['batch_size']}, lr {config['lr']}) "
+        f"on {record['images']} grocery photos. Loss on a fixed evaluation batch: "
+        + ", ".join(f"step {s}: {loss:.4f}" for s, loss in record["fixed_loss"]) + ".",
+        _table(["sampling steps", "seconds per 64-px image (CPU, with guidance)"], rows),
+        "No image-quality metric is claimed; notebook 05 shows generated images next to the real photos.",
+    ])
+
+
+def assistant(quick: bool = False) -> str:
+    from kit.assistant import build_assistant
+    from kit.bundled_catalogs import open_catalog
+
+    started = time.perf_counter()
+    helper = build_assistant(("grocery_store",) if quick else ("grocery_store", "fashion_products"))
+    helper.warm_up()
+    load_seconds = time.perf_counter() - started
+    state = helper.new_state("grocery_store")
+    photo = open_catalog("grocery_store")["Granny-Smith"].image
+    turns = [("first text turn", dict(text="green apples")), ("photo", dict(image=photo)),
+             ("follow-up", dict(text="tell me about the second one")), ("add", dict(text="add the first one")),
+             ("plan (LLM)", dict(text="I'm hosting a brunch for four on Sunday"))]
+    rows = []
+    for label, kwargs in turns:
+        reply = helper.turn(state, **kwargs)
+        state = reply.state
+        rows.append([label, reply.tool, round(reply.seconds, 3)])
+    return "\n".join([
+        "## The assistant",
+        f"Measured on {_machine()}, {date.today()}, in process (the Gradio app adds its own few milliseconds). "
+        f"Building the assistant over {len(helper.searches)} catalog(s) and loading the models took {load_seconds:.1f} s "
+        "(embeddings cached). Target: the first answer within 3 s once models are loaded.",
+        _table(["turn", "tool", "seconds"], rows),
+    ])
+
+
+SECTIONS = {"items": item_understanding, "bundles": bundle_recommendation, "llm": llm_paradigms, "speech": speech,
+            "imagery": imagery, "assistant": assistant}
 HEADER = ("# Benchmarks\n\nWritten by `make bench` (`python -m kit bench`); every number below was measured by that "
           "command on the machine it names. Tests assert behaviour; this file only measures.\n")
 

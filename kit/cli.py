@@ -183,7 +183,7 @@ def cmd_imagery_train(args: argparse.Namespace) -> int:
     from kit.imagery.train import DiffusionTrainConfig, train_diffusion
 
     config = DiffusionTrainConfig(catalog=args.catalog, resolution=args.resolution, steps=args.steps,
-                                  batch_size=args.batch_size, lr=args.lr)
+                                  batch_size=args.batch_size, lr=args.lr, checkpoint_every=args.checkpoint_every)
     folder = train_diffusion(config, out=args.out, device=args.device)
     write_model_card(folder)
     print(f"saved {folder} (model card: {folder / 'README.md'})")
@@ -275,7 +275,7 @@ def cmd_bundles_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Until the Gradio assistant lands: the catalogs, a few real searches, and the model table."""
+    """The checks `make demo` runs before it starts the app: the catalogs, real searches, the model table."""
     from kit.bundled_catalogs import CATALOGS, grocery_photos, open_catalog
     from kit.clip.encoder import ItemEncoder
     from kit.search import CatalogSearch
@@ -372,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     itrain.add_argument("--batch-size", type=int, default=16)
     itrain.add_argument("--resolution", type=int, default=64)
     itrain.add_argument("--lr", type=float, default=3e-4)
+    itrain.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints (resume points)")
     itrain.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     itrain.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
     itrain.set_defaults(func=cmd_imagery_train)
@@ -412,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
     bench.add_argument("--out", default="docs/benchmarks.md")
     bench.add_argument("--quick", action="store_true", help="small subsets (for a smoke run)")
-    bench.add_argument("--only", choices=["items", "bundles", "llm", "speech"], help="run one section; the other keeps its last numbers")
+    bench.add_argument("--only", choices=["items", "bundles", "llm", "speech", "imagery", "assistant"], help="run one section; the other keeps its last numbers")
 
     bundles = sub.add_parser("bundles", help="bundle recommendation").add_subparsers(dest="bundles_command", required=True)
     for name, func, text in (("train", cmd_bundles_train, "train a model, early-stopped on tune, checkpoint to the cache"),

@@ -329,3 +329,163 @@ for wpm in (120, 200):
 - Klasson et al., *A Hierarchical Grocery Store Image Dataset with Visual and Semantic Labels*, WACV 2019.
 """),
 ])
+
+write("notebooks/00_quick_start.ipynb", [
+    md("""
+# 00 · Quick start: search, plan, recommend in five minutes
+
+**Learning goals.** After this notebook you can
+1. open a bundled catalog and search it by text and by photo;
+2. turn a goal into a grounded basket with the planner;
+3. ask what goes with a basket.
+The other notebooks take each step apart; this one only shows that everything is in place.
+"""),
+    md("## 0 Global settings"),
+    code("""
+import json
+import matplotlib.pyplot as plt
+
+from kit.bundled_catalogs import open_catalog
+from kit.clip.encoder import ItemEncoder
+from kit.images import load_image
+from kit.search import CatalogSearch
+from kit.assistant.orchestrator import complementary_items
+"""),
+    code("""
+# Parameters: fast CPU defaults (the tests run these).
+QUERY = "green apples"
+GOAL = "a picnic in the park"
+LLM = None   # None: the embedded SmolLM2-135M
+""", tag="parameters"),
+    md("## 1 Load and search"),
+    code("""
+catalog = open_catalog("grocery_store")
+search = CatalogSearch.build(catalog, ItemEncoder.from_pretrained("shopkit-lit"))
+hits = search.hybrid(QUERY, k=4)
+fig, ax = plt.subplots(1, 4, figsize=(12, 3))
+for a, hit in zip(ax, hits):
+    a.imshow(load_image(hit.item.image)); a.set_title(hit.title, fontsize=9); a.axis("off")
+plt.show()
+"""),
+    md("## 2 Search by photo"),
+    code("""
+photo = catalog["Granny-Smith"].image
+print([r.title for r in search.image(photo, k=3)])
+"""),
+    md("## 3 Plan"),
+    code("""
+from kit.llm.factory import load_chat_model
+from kit.planning import Planner
+
+plan = Planner(load_chat_model(LLM), search).plan(GOAL)
+print([s.title for s in plan.steps]); print("basket:", [e.title for e in plan.basket]); print("unmatched:", plan.unmatched)
+"""),
+    md("## 4 Recommend what goes with it"),
+    code("""
+basket = [e.item_id for e in plan.basket] or [hits[0].id]
+print([(item.title, round(score, 3)) for item, score in complementary_items(search, basket, k=4)])
+"""),
+    code("""
+results = {"hits": len(hits), "photo_top1": search.image(photo, k=1)[0].id, "plan_steps": len(plan.steps)}
+print("RESULTS_JSON " + json.dumps(results))
+""", tag="results"),
+    md("## 5 Exercise\nSearch for 'oat milk' with keywords only (`search.bm25`) and with embeddings only (`search.text`). "
+       "Which one finds both oat drinks? (Solution hidden below.)"),
+    code("""
+# Solution
+print("bm25: ", [r.title for r in search.bm25("oat milk", k=4)])
+print("dense:", [r.title for r in search.text("oat milk", k=4)])
+""", tag="solution", hidden=True),
+    md("""
+## References
+- The kit's README and notebooks 01-06; Zhai et al., *LiT*, CVPR 2022 (the image-text model).
+"""),
+])
+
+write("notebooks/06_end_to_end_assistant.ipynb", [
+    md("""
+# 06 · The assistant end to end, turn by turn
+
+**Learning goals.** After this notebook you can
+1. drive the assistant with text, a photo and speech, as the Gradio app does;
+2. follow the state across turns ("the second one", the basket, a plan and its follow-ups);
+3. read each turn's trace: which tool ran, who chose it (rules or the LLM), how long it took.
+"""),
+    md("## 0 Global settings"),
+    code("""
+import json, tempfile
+from pathlib import Path
+import matplotlib.pyplot as plt
+
+from kit.assistant import Assistant
+from kit.bundled_catalogs import open_catalog
+from kit.clip.encoder import ItemEncoder
+from kit.llm.factory import load_chat_model
+from kit.search import CatalogSearch
+from kit.speech import speak
+"""),
+    code("""
+# Parameters: fast CPU defaults (the tests run these).
+LLM = None                      # the planner's model; routing uses rules unless ROUTE_WITH_LLM
+ROUTE_WITH_LLM = False
+TURNS = ["apples", "tell me about the second one", "add the second one", "what goes well with it?",
+         "I'm hosting a brunch for four on Sunday", "no dairy"]
+""", tag="parameters"),
+    md("## 1 Build the assistant"),
+    code("""
+search = CatalogSearch.build(open_catalog("grocery_store"), ItemEncoder.from_pretrained("shopkit-lit"))
+llm = load_chat_model(LLM)
+assistant = Assistant({"grocery_store": search}, planner_llm=lambda: llm, router_llm=llm if ROUTE_WITH_LLM else None)
+state = assistant.new_state()
+"""),
+    md("## 2 A conversation in text"),
+    code("""
+trace = []
+for text in TURNS:
+    reply = assistant.turn(state, text)
+    state = reply.state
+    trace.append({"turn": text, "tool": reply.tool, "by": reply.routed_by, "seconds": round(reply.seconds, 2),
+                  "shown": [c.title for c in reply.cards][:3], "basket": len(state.basket)})
+    print(f"> {text}\\n{reply.text}\\n")
+"""),
+    md("## 3 A photo and a spoken request"),
+    code("""
+tmp = Path(tempfile.mkdtemp())
+reply = assistant.turn(state, image=search.catalog["Red-Delicious"].image)
+trace.append({"turn": "(photo)", "tool": reply.tool, "by": reply.routed_by, "seconds": round(reply.seconds, 2),
+              "shown": [c.title for c in reply.cards][:3], "basket": len(reply.state.basket)})
+speak("show me some lemons", voice="hibari", out=tmp / "turn.wav")
+reply = assistant.turn(reply.state, audio=tmp / "turn.wav")
+trace.append({"turn": f"(voice) {reply.heard}", "tool": reply.tool, "by": reply.routed_by,
+              "seconds": round(reply.seconds, 2), "shown": [c.title for c in reply.cards][:3], "basket": len(reply.state.basket)})
+for row in trace:
+    print(row)
+"""),
+    md("## 4 Where the time goes"),
+    code("""
+plt.barh([f"{r['tool']}: {r['turn'][:28]}" for r in trace], [r["seconds"] for r in trace]); plt.gca().invert_yaxis()
+plt.axvline(3, ls="--", c="k", label="3 s"); plt.xlabel("seconds for the turn"); plt.legend(); plt.tight_layout(); plt.show()
+"""),
+    md("## 5 The model calls behind the plan"),
+    code("""
+for r in assistant.log.records:
+    print(f"{r.purpose:18s} {r.seconds:5.1f} s  {r.reply[:120]}")
+"""),
+    code("""
+results = {"turns": len(trace), "tools": [r["tool"] for r in trace],
+           "search_seconds": max(r["seconds"] for r in trace if r["tool"] in ("search", "image_search"))}
+print("RESULTS_JSON " + json.dumps(results))
+""", tag="results"),
+    md("## 6 Exercise\nSwitch on `ROUTE_WITH_LLM` and compare which tools the LLM picks with the rules' picks. (Solution hidden below.)"),
+    code("""
+# Solution
+from kit.assistant import route, route_by_rules
+for text in TURNS:
+    print(f"{text:45s} rules: {route_by_rules(text, has_plan=True).tool:10s} llm: {route(text, llm, has_plan=True)[0].tool}")
+""", tag="solution", hidden=True),
+    md("""
+## References
+- Yao et al., *ReAct: Synergizing Reasoning and Acting in Language Models*, ICLR 2023 (tool choice).
+- Gradio Blocks documentation (the app in apps/assistant.py).
+"""),
+])
