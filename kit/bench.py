@@ -225,17 +225,9 @@ def speech(quick: bool = False) -> str:
 
     from kit.speech import WhisperTranscriber, load_audio, speak
     from kit.speech.asr import SAMPLE_RATE
+    from kit.speech.evaluate import SHOPPING_REQUESTS as requests
+    from kit.speech.evaluate import word_error_rate
 
-    requests = ["I need green apples and a bottle of milk", "show me red running shoes for women",
-                "find a cheap black backpack", "add two lemons to my basket",
-                "I am hosting a brunch for four on Sunday", "what goes well with orange juice",
-                "do you have vanilla yoghurt", "going hiking in the mountains next week",
-                "remove the cucumber from my basket", "show me blue jeans for men"]
-    import re
-
-    import jiwer
-
-    norm = lambda t: " ".join(re.sub(r"[^a-z0-9 ]", " ", t.lower()).split())  # noqa: E731
     whisper = WhisperTranscriber.from_registry("whisper-tiny.en")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -251,7 +243,7 @@ def speech(quick: bool = False) -> str:
                 started = time.perf_counter()
                 heard.append(whisper.transcribe(path).text)
                 spent += time.perf_counter() - started
-            wer = jiwer.wer([norm(t) for t in requests[: len(heard)]], [norm(h) for h in heard])
+            wer = word_error_rate(requests[: len(heard)], heard)
             rows.append([voice, len(heard), round(wer, 3), round(spent / audio_seconds, 3)])
     return "\n".join([
         "## Speech",

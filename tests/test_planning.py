@@ -129,3 +129,15 @@ def test_the_local_model_plans_end_to_end(smollm, grocery_search):
     assert plan.steps and {e.item_id for e in plan.basket} <= set(grocery_search.catalog.ids)
     assert len(plan.unmatched) == sum(g.chosen is None for s in plan.steps for g in s.needs)
     assert planner.log.records[0].error is None and plan.model == "smollm2-135m-instruct"
+
+
+@pytest.mark.slow
+def test_cli_prints_the_grounded_plan_as_json(scripted, grocery_search, monkeypatch, capsys, chat_server):
+    from kit.cli import main
+
+    scripted(BRUNCH)
+    monkeypatch.setenv("KIT_LLM", f"openai:{chat_server.base_url}/scripted")
+    assert main(["plan", "brunch for four", "--catalog", "grocery_store", "--steer", "no dairy", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["basket"] and {e["item_id"] for e in plan["basket"]} <= set(grocery_search.catalog.ids)
+    assert plan["history"] == ["no dairy"] and plan["unmatched"]

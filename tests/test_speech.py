@@ -5,6 +5,7 @@ import pytest
 
 from kit.errors import BadInput
 from kit.speech import load_audio, speak, trim_silence
+from kit.speech.evaluate import SHOPPING_REQUESTS, word_error_rate
 
 
 def test_empty_and_non_audio_are_refused(tmp_path):
@@ -32,31 +33,6 @@ def test_arrays_are_resampled_to_16_khz_mono():
 def test_silence_gives_an_empty_flagged_transcript(whisper):
     transcript = whisper.transcribe(np.zeros(32_000, np.float32), sample_rate=16_000)
     assert transcript.text == "" and transcript.is_silent and transcript.duration == 2.0
-
-
-SHOPPING_REQUESTS = [
-    "I need green apples and a bottle of milk",
-    "show me red running shoes for women",
-    "find a cheap black backpack",
-    "add two lemons to my basket",
-    "I am hosting a brunch for four on Sunday",
-    "what goes well with orange juice",
-    "do you have vanilla yoghurt",
-    "going hiking in the mountains next week",
-    "remove the cucumber from my basket",
-    "show me blue jeans for men",
-]
-
-
-def word_error_rate(references: list[str], hypotheses: list[str]) -> float:
-    import re
-
-    import jiwer
-
-    def norm(text: str) -> str:
-        return " ".join(re.sub(r"[^a-z0-9 ]", " ", text.lower()).split())
-
-    return jiwer.wer([norm(r) for r in references], [norm(h) for h in hypotheses])
 
 
 @pytest.mark.slow
