@@ -27,8 +27,10 @@ offline where no public text-to-image weights can be installed. Every image it m
 generated, in the kit's UI and in the PNG file's metadata.
 
 ### What it can and cannot draw
-It can draw a blurry {resolution}-px impression of the 81 grocery products it was trained on, with
-roughly their colours and shapes (a green blob for a green apple, a carton shape for milk). It cannot
+At best it draws a blurry {resolution}-px impression of the 81 grocery products it was trained on. After
+the {steps} steps of this run (CPU) it draws shelf-like textures in roughly the product's colours
+(greens for a Granny Smith), not recognisable shapes: shapes need thousands of steps (a GPU run of
+`python -m kit imagery train --steps 3000`, which resumes from this checkpoint). It cannot
 draw legible text or labels, products it has not seen, people, scenes, or follow a wish such as "on a
 picnic table": wishes go into the prompt but the model was only trained on product names. For real
 product imagery use a public model by name (`stabilityai/sd-turbo` once cached) through the same classes.
