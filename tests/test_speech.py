@@ -86,3 +86,17 @@ def test_cli_transcribes_and_speaks(tmp_path, capsys):
     assert main(["transcribe", str(out), "--json"]) == 0
     printed = capsys.readouterr().out
     assert "blue jeans" in printed.lower()
+
+
+def test_speak_falls_back_to_espeak_when_hibari_is_missing(caplog):
+    import dataclasses
+
+    from kit.registry import REGISTRY, ModelRegistry
+
+    registry = ModelRegistry()
+    hibari = REGISTRY.get("hibari")
+    registry.register(dataclasses.replace(hibari, source={**hibari.source, "module": "no_such_voice_package",
+                                                          "distribution": "no-such-voice-package"}))
+    audio, rate = speak("two lemons", voice="hibari", registry=registry)
+    assert rate != 24_000 and len(audio) > rate * 0.3  # espeak-ng's rate, not hibari's
+    assert "speaking with espeak-ng" in caplog.text

@@ -54,7 +54,7 @@ def names_match(item: Item, wanted: str) -> bool:
 
 
 def need_query(need: NeedDraft) -> str:
-    return " ".join([*need.attributes, need.item]).strip()
+    return " ".join([*need.attributes, need.item]).strip()  # the category only guides the LLM's wording
 
 
 def ground_need(search: CatalogSearch, step: str, need: NeedDraft, constraints: Constraints,

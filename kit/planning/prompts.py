@@ -7,13 +7,13 @@ from kit.llm.prompting import PromptTemplate
 from kit.planning.schema import NeedDraft, NeedSuggestion, PlanDraft, PlanEdit, StepDraft
 
 _PLAN_EXAMPLE = PlanDraft(steps=[
-    StepDraft(title="Make breakfast", needs=[NeedDraft(item="eggs", quantity=1, budget_share=0.2),
+    StepDraft(title="Make breakfast", needs=[NeedDraft(item="eggs", category="dairy and eggs", quantity=1, budget_share=0.2),
                                             NeedDraft(item="bread", quantity=1, budget_share=0.2)]),
-    StepDraft(title="Serve drinks", needs=[NeedDraft(item="orange juice", quantity=2, budget_share=0.3),
+    StepDraft(title="Serve drinks", needs=[NeedDraft(item="orange juice", category="drinks", quantity=2, budget_share=0.3),
                                           NeedDraft(item="coffee", quantity=1, budget_share=0.3)]),
 ])
 _TRIP_EXAMPLE = PlanDraft(steps=[
-    StepDraft(title="Walk on the beach", needs=[NeedDraft(item="sandals", budget_share=0.3),
+    StepDraft(title="Walk on the beach", needs=[NeedDraft(item="sandals", category="shoes", budget_share=0.3),
                                                NeedDraft(item="shorts", attributes=["light"], budget_share=0.3)]),
     StepDraft(title="Stay in the sun", needs=[NeedDraft(item="sunglasses", budget_share=0.2),
                                              NeedDraft(item="cap", budget_share=0.2)]),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 
 Word = Annotated[str, Field(min_length=1, max_length=30)]
@@ -18,6 +18,7 @@ Word = Annotated[str, Field(min_length=1, max_length=30)]
 
 class NeedDraft(BaseModel):
     item: str = Field(min_length=1, max_length=60, description="what to buy, in a few plain words")
+    category: str = Field(default="", max_length=30, description="the kind of product, e.g. drinks, shoes")
     attributes: list[Word] = Field(default_factory=list, max_length=3, description="e.g. colour, size, style")
     quantity: int = Field(default=1, ge=1, le=12)
     budget_share: float = Field(default=0.0, ge=0.0, le=1.0, description="share of the total budget")
@@ -73,6 +74,12 @@ class BasketEntry(BaseModel):
     step: str
     need: str
     reason: str
+
+    @computed_field
+    @property
+    def id(self) -> str:
+        """The catalog item id (the same as ``item_id``), under the name catalogs use."""
+        return self.item_id
 
 
 class PlanStep(BaseModel):

@@ -1,8 +1,10 @@
-"""Spoken replies: the registry's hibari voice, or espeak-ng (a Debian package) as the plain voice."""
+"""Spoken replies: the registry's hibari voice, or espeak-ng (a Debian package) as the plain voice and the
+fallback when hibari is not installed (with a warning in the log, never silently)."""
 
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import subprocess
 from pathlib import Path
@@ -14,6 +16,7 @@ from kit.errors import BadInput, KitError, ModelNotAvailable
 from kit.registry import REGISTRY, ModelRegistry
 
 Voice = Literal["hibari", "espeak-ng"]
+log = logging.getLogger(__name__)
 
 
 def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
@@ -22,9 +25,13 @@ def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
     if not text or not text.strip():
         raise BadInput("nothing to say: the text is empty")
     if voice == "hibari":
-        from hibari import Hibari
+        try:
+            from hibari import Hibari
 
-        resolved = registry.resolve("hibari")
+            resolved = registry.resolve("hibari")
+        except (ImportError, ModelNotAvailable) as error:  # the documented fallback voice, said out loud
+            log.warning("the hibari voice is not available (%s); speaking with espeak-ng", error)
+            return speak(text, "espeak-ng", out, registry)
         audio, rate = np.asarray(Hibari(model=str(resolved.weights_path))(text), dtype=np.float32), 24_000
     elif voice == "espeak-ng":
         audio, rate = _espeak(text)
