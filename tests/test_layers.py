@@ -10,6 +10,7 @@ ALLOWED = {  # layer -> kit top-level modules it may import
     **{name: BOTTOM for name in BOTTOM},
     **{name: BOTTOM | {name} for name in CAPABILITIES},
     "llm": BOTTOM | {"llm", "clip"},  # paradigm 1 embeds text with the clip text towers
+    "imagery": BOTTOM | {"imagery", "clip"},  # the kit's own generator is conditioned on the same MiniLM tower
     "search": BOTTOM | {"search", "clip"},
     "planning": BOTTOM | {"planning", "llm", "search", "clip"},
     "assistant": BOTTOM | CAPABILITIES | {"assistant", "search", "planning"},
