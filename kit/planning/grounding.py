@@ -58,7 +58,7 @@ def need_query(need: NeedDraft) -> str:
 
 
 def ground_need(search: CatalogSearch, step: str, need: NeedDraft, constraints: Constraints,
-                max_price: float | None = None, k: int = 3, min_similarity: float = 0.5,
+                max_price: float | None = None, k: int = 3, min_similarity: float = 0.6,
                 depth: int = 50) -> GroundedNeed:
     """Up to ``k`` catalog matches for ``need``, best first, and the one chosen under ``constraints``."""
     query = need_query(need)

@@ -31,7 +31,7 @@ EXTRA_STEP = "Extras"
 
 class Planner:
     def __init__(self, llm: ChatModel, search: CatalogSearch, matches_per_need: int = 3,
-                 min_similarity: float = 0.5) -> None:
+                 min_similarity: float = 0.6) -> None:
         self.llm, self.search = llm, search
         self.matches_per_need, self.min_similarity = matches_per_need, min_similarity
         self.log = CallLog()
