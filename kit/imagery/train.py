@@ -142,7 +142,7 @@ def train_diffusion(config: DiffusionTrainConfig = DiffusionTrainConfig(), out: 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
         optimizer.step()
-        record["losses"].append(round(float(loss), 5))
+        record["losses"].append(round(loss.item(), 5))
         record["step"] = step + 1
         bar.set_postfix(loss=f"{np.mean(record['losses'][-50:]):.4f}")
         if record["step"] % config.checkpoint_every == 0 or record["step"] == config.steps:
