@@ -94,18 +94,18 @@ def test_untrusted_text_is_quoted_to_one_safe_line():
 
 
 def test_prompt_examples_validate_against_their_schemas():
-    schemas = {"plan.v1": PlanDraft, "suggest_need.v1": NeedSuggestion, "edit.v1": PlanEdit}
+    schemas = {"plan.v2": PlanDraft, "suggest_need.v1": NeedSuggestion, "edit.v1": PlanEdit}
     for prompt_id, template in PROMPTS.items():
         for _, reply in template.examples:
             schemas[prompt_id].model_validate_json(reply)
-    assert all(m["content"] for m in PROMPTS["plan.v1"].render(goal="x", catalog_summary="y"))
+    assert all(m["content"] for m in PROMPTS["plan.v2"].render(goal="x", catalog_summary="y"))
 
 
 @pytest.mark.slow
 def test_local_model_returns_schema_valid_json_with_constrained_decoding(smollm):
     log = CallLog()
     for goal in ("a picnic in the park", "going hiking in the Alps next week"):
-        messages = PROMPTS["plan.v1"].render(goal=goal, catalog_summary="fruit, juice, milk, bread")
+        messages = PROMPTS["plan.v2"].render(goal=goal, catalog_summary="fruit, juice, milk, bread")
         draft = smollm.structured(messages, PlanDraft, retries=0, log=log)
         assert 1 <= len(draft.steps) <= 4
     pick = smollm.structured(ASK, Pick, retries=0)

@@ -48,7 +48,7 @@ def test_a_plan_is_grounded_in_real_catalog_items(scripted, grocery_search, chat
     assert all(e.reason and e.step in ("Set the table", "Cook") for e in plan.basket)
     # the prompt told the model what the shop sells, and the call was logged with its output
     prompt = chat_server.requests[0]["body"]["messages"]
-    assert "Juice" in prompt[0]["content"] and prompt[-1]["content"].endswith("brunch for four on Sunday")
+    assert "Juice" in prompt[-1]["content"] and prompt[-1]["content"].endswith("brunch for four on Sunday")
     assert planner.log.records[0].parsed == BRUNCH.model_dump()
     assert Plan.model_validate_json(plan.to_json()) == plan
 

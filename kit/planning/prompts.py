@@ -21,13 +21,15 @@ _TRIP_EXAMPLE = PlanDraft(steps=[
 
 PLAN = PromptTemplate(
     name="plan",
-    version=1,
+    version=2,  # v2: the shop's range sits next to the goal, in the examples too (small models copy the nearest list)
     system=("You plan shopping. Split the shopper's goal into 1 to 3 steps (what they will do) and list what "
-            "each step needs, in general words a shop search understands (no brand or product names). "
-            "The shop sells: {catalog_summary}. Prefer needs the shop can sell. Reply with JSON only."),
-    examples=[("Goal: breakfast for two on Saturday", _PLAN_EXAMPLE.model_dump_json()),
-              ("Goal: a day at the beach", _TRIP_EXAMPLE.model_dump_json())],
-    user="Goal: {goal}",
+            "each step needs. Pick the needs from what the shop sells, in plain words, no brand names. "
+            "Reply with JSON only."),
+    examples=[("The shop sells: bread, eggs, orange juice, coffee, cheese, tomatoes.\nGoal: breakfast for two on Saturday",
+               _PLAN_EXAMPLE.model_dump_json()),
+              ("The shop sells: sandals, shorts, sunglasses, caps, t-shirts, jackets.\nGoal: a day at the beach",
+               _TRIP_EXAMPLE.model_dump_json())],
+    user="The shop sells: {catalog_summary}.\nGoal: {goal}",
 )
 
 SUGGEST_NEED = PromptTemplate(
