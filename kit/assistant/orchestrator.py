@@ -207,17 +207,16 @@ class Assistant:
     def _imagine(self, state, choice, photo) -> Reply:
         from kit.imagery import product_prompt
 
+        import torch
+
         if choice.position is not None:
             item = self._item_at(state, choice.position)
-            wish = ""
         else:
             hits = self.searches[state.catalog].hybrid(choice.query or "product", k=1)
             if not hits:
                 raise BadInput("tell me which product to draw")
-            item, wish = hits[0].item, ""
-        import torch
-
-        generated = self._imagery.get()(product_prompt(item, wish or None), num_inference_steps=30,
+            item = hits[0].item
+        generated = self._imagery.get()(product_prompt(item), num_inference_steps=30,
                                         generator=torch.Generator().manual_seed(state.turns))
         reply = self._show(state, "imagine", f"{generated.label}, for {item.title}.", [(item, "the real product", None)],
                            remember=False)

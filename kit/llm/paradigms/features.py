@@ -9,15 +9,14 @@ and a logistic regression, fitted on cases from other users (the validation spli
 from __future__ import annotations
 
 from collections import Counter
-from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, Field
 from sklearn.linear_model import LogisticRegression
 
 from kit.llm.chat import CallLog, ChatModel
-from kit.llm.paradigms.task import ItemTexts, RankingCase
-from kit.llm.prompting import PromptTemplate, quote_data
+from kit.llm.paradigms.task import ItemTexts, Phrase, RankingCase, ask_about_history
+from kit.llm.prompting import PromptTemplate
 
 PROFILE = PromptTemplate(
     name="user_profile",
@@ -30,15 +29,8 @@ PROFILE = PromptTemplate(
 )
 
 
-Interest = Annotated[str, Field(min_length=2, max_length=30)]
-
-
 class UserProfile(BaseModel):
-    interests: list[Interest] = Field(min_length=1, max_length=3)
-
-
-def history_block(texts: ItemTexts, history: tuple[int, ...], limit: int = 90) -> str:
-    return "\n".join(f"- {quote_data(texts.text(i), limit)}" for i in history)
+    interests: list[Phrase] = Field(min_length=1, max_length=3)
 
 
 class ProfileFeatureRecommender:
@@ -52,9 +44,7 @@ class ProfileFeatureRecommender:
 
     def profile(self, history: tuple[int, ...]) -> UserProfile:
         if history not in self._profiles:
-            messages = PROFILE.render(history=history_block(self.texts, history))
-            self._profiles[history] = self.llm.structured(messages, UserProfile, log=self.log, purpose=PROFILE.id,
-                                                          max_new_tokens=192)
+            self._profiles[history] = ask_about_history(self.llm, PROFILE, UserProfile, self.texts, history, self.log)
         return self._profiles[history]
 
     def features(self, case: RankingCase) -> np.ndarray:

@@ -6,14 +6,11 @@ text similarity to any query. The model never names a product: only catalog item
 
 from __future__ import annotations
 
-from typing import Annotated
-
 import numpy as np
 from pydantic import BaseModel, Field
 
 from kit.llm.chat import CallLog, ChatModel
-from kit.llm.paradigms.features import history_block
-from kit.llm.paradigms.task import ItemTexts, RankingCase
+from kit.llm.paradigms.task import ItemTexts, Phrase, RankingCase, ask_about_history
 from kit.llm.prompting import PromptTemplate
 
 PROPOSE = PromptTemplate(
@@ -28,11 +25,8 @@ PROPOSE = PromptTemplate(
 )
 
 
-Query = Annotated[str, Field(min_length=2, max_length=30)]
-
-
 class Proposal(BaseModel):
-    queries: list[Query] = Field(min_length=1, max_length=3)
+    queries: list[Phrase] = Field(min_length=1, max_length=3)
 
 
 class RAGRecommender:
@@ -43,8 +37,7 @@ class RAGRecommender:
         self.log = log if log is not None else CallLog()
 
     def propose(self, history: tuple[int, ...]) -> Proposal:
-        messages = PROPOSE.render(history=history_block(self.texts, history))
-        return self.llm.structured(messages, Proposal, log=self.log, purpose=PROPOSE.id, max_new_tokens=192)
+        return ask_about_history(self.llm, PROPOSE, Proposal, self.texts, history, self.log)
 
     def rank(self, case: RankingCase) -> list[int]:
         queries = self.texts.encode(self.propose(case.history).queries)

@@ -25,8 +25,7 @@ from pydantic import BaseModel, Field, create_model
 from scipy.stats import spearmanr
 
 from kit.llm.chat import CallLog, ChatModel
-from kit.llm.paradigms.features import history_block
-from kit.llm.paradigms.task import ItemTexts, RankingCase
+from kit.llm.paradigms.task import ItemTexts, RankingCase, history_block
 from kit.llm.prompting import PromptTemplate, quote_data
 
 RANK = PromptTemplate(

@@ -9,13 +9,19 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Annotated, Protocol, TypeVar
 
 import numpy as np
+from pydantic import BaseModel, Field
 
 from kit.clip.cache import EmbeddingCache, content_key
 from kit.clip.towers import TextEncoder, load_text_encoder
+from kit.llm.chat import CallLog, ChatModel
+from kit.llm.prompting import PromptTemplate, quote_data
 from kit.sequences import SequenceData
+
+Phrase = Annotated[str, Field(min_length=2, max_length=30)]  # a few words: an interest, a search query
+T = TypeVar("T", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,18 @@ class ItemTexts:
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.encoder.encode(texts, kind="query")
+
+
+def history_block(texts: ItemTexts, history: tuple[int, ...], limit: int = 90) -> str:
+    """The purchases as quoted lines, ready for a prompt's data block."""
+    return "\n".join(f"- {quote_data(texts.text(i), limit)}" for i in history)
+
+
+def ask_about_history(llm: ChatModel, template: PromptTemplate, schema: type[T], texts: ItemTexts,
+                      history: tuple[int, ...], log: CallLog) -> T:
+    """One schema-constrained call whose prompt is ``template`` filled with the user's purchases."""
+    messages = template.render(history=history_block(texts, history))
+    return llm.structured(messages, schema, log=log, purpose=template.id, max_new_tokens=192)
 
 
 class RandomRanker:
