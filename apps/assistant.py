@@ -5,26 +5,32 @@
 
 ``demo`` is importable (tests drive it directly, with gradio_client and with a real browser); the
 assistant behind it is built on the first event or by ``AssistantApp.warm_up``. Every event has an
-``api_name``. Uploads are checked (file type, size, image bombs) and only files Gradio itself received
-are read; the app serves no folder but the catalog photos.
+``api_name``, and every handler is an error boundary: whatever goes wrong becomes a message in the
+app and a traceback in the log, never a broken page. The catalogs come from the kit's one catalog
+table, the quick buttons from the assistant's tool table. Uploads are checked (file type, size, image
+bombs) and only files Gradio itself received are read; the app serves no folder but the catalog photos.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import tempfile
 from pathlib import Path
 
 import gradio as gr
 
-from kit.assistant import Assistant, ConversationState, Reply, build_assistant
+from kit.assistant import TOOLS, Assistant, ConversationState, Reply, build_assistant
+from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS
 from kit.errors import BadInput, KitError
 from kit.images import load_image
 from kit.registry import model_table
 
+log = logging.getLogger("apps.assistant")
 MAX_UPLOAD_MB = 10
-CATALOGS = ("grocery_store", "fashion_products")
 CONCURRENCY = 2  # two CPU cores: more parallel turns would only queue inside torch
+QUICK_BUTTONS = [(tool.button, tool.examples[0]) for tool in TOOLS.values() if tool.button]
 
 
 def upload_root() -> Path:
@@ -50,8 +56,9 @@ def check_upload(path: str | None, kind: str) -> Path | None:
 class AssistantApp:
     """The handlers: plain functions of their inputs, so tests can call them without a browser."""
 
-    def __init__(self, assistant: Assistant | None = None) -> None:
+    def __init__(self, assistant: Assistant | None = None, voice: str = "hibari") -> None:
         self._assistant = assistant
+        self.voice = voice
 
     @property
     def assistant(self) -> Assistant:
@@ -65,66 +72,109 @@ class AssistantApp:
     def new_state(self, catalog: str | None = None) -> dict:
         return self.assistant.new_state(catalog).model_dump(mode="json")
 
-    # -- events --------------------------------------------------------------------------------------
+    # -- events (each one an error boundary) ---------------------------------------------------------
     def send(self, text: str, photo: str | None, audio: str | None, history: list | None, state: dict | None,
-             catalog: str):
+             catalog: str, speak_replies: bool = False):
         history = list(history or [])
-        state_obj = ConversationState.model_validate(state) if state else self.assistant.new_state(catalog)
+        try:
+            state_obj = self._state(state, catalog)
+        except Exception:  # noqa: BLE001 (a state the browser sent back broken: start afresh, say so)
+            log.exception("unreadable conversation state")
+            history.append({"role": "assistant", "content": "Sorry, I lost track of our conversation; starting afresh."})
+            return self._outputs(history, ConversationState(catalog=CATALOGS[0]), None)
         try:
             photo_path, audio_path = check_upload(photo, "photo"), check_upload(audio, "recording")
+            if not (text or "").strip() and photo_path is None and audio_path is None:
+                return self._outputs(history, state_obj, None)
+            reply = self.assistant.turn(state_obj, text or "", image=photo_path, audio=audio_path)
         except KitError as error:
             history.append({"role": "assistant", "content": f"Sorry: {error}"})
             return self._outputs(history, state_obj, None)
-        if not (text or "").strip() and photo_path is None and audio_path is None:
+        except Exception as error:  # noqa: BLE001 (the app's boundary)
+            log.exception("send failed")
+            history.append({"role": "assistant", "content": f"Sorry, something went wrong ({type(error).__name__}); "
+                                                            "nothing was changed."})
             return self._outputs(history, state_obj, None)
-        reply = self.assistant.turn(state_obj, text or "", image=photo_path, audio=audio_path)
         said = reply.heard if reply.heard is not None else (text or "(photo)")
         history += [{"role": "user", "content": f"🎤 {said}" if audio_path else said},
                     {"role": "assistant", "content": reply.text}]
-        return self._outputs(history, reply.state, reply)
+        return self._outputs(history, reply.state, reply, self.spoken(reply.text) if speak_replies else None)
+
+    def quick(self, example: str, history: list | None, state: dict | None, catalog: str, speak_replies: bool = False):
+        """A quick button: sends the tool's example utterance as if typed."""
+        return self.send(example, None, None, history, state, catalog, speak_replies)
 
     def switch_catalog(self, catalog: str):
         if catalog not in self.assistant.searches:
-            raise gr.Error(f"unknown catalog {catalog!r}")
-        state = self.assistant.new_state(catalog)
-        return self._outputs([], state, None)
+            known = ", ".join(self.assistant.searches)
+            return self._outputs([{"role": "assistant", "content": f"Unknown catalog {catalog!r}; choose one of {known}."}],
+                                 self.assistant.new_state(), None)
+        return self._outputs([], self.assistant.new_state(catalog), None)
 
     def generate(self, product: str, wish: str, seed: float, state: dict | None):
-        state_obj = ConversationState.model_validate(state) if state else self.assistant.new_state()
-        reply = self.assistant.turn(state_obj.model_copy(update={"turns": int(seed)}),
-                                    f"draw {product} {wish}".strip())
-        if reply.generated is None:
-            return None, reply.text
+        """The Imagery tab: draws ``product`` (found in the catalog) with the shopper's ``wish``."""
+        try:
+            state_obj = self._state(state, None).model_copy(update={"turns": int(seed or 0)})
+            reply = self.assistant.run_tool(state_obj, "imagine", {"query": product or "", "wish": wish or ""})
+        except KitError as error:
+            return None, f"Sorry: {error}"
+        except Exception as error:  # noqa: BLE001 (the app's boundary)
+            log.exception("generate failed")
+            return None, f"Sorry, the image could not be made ({type(error).__name__})."
         image = reply.generated
         path = image.save(Path(tempfile.mkdtemp(prefix="shopkit-generated-")) / "generated.png")
         return str(path), f"{image.label}. Prompt: {image.prompt}"
 
     def models(self) -> str:
-        rows = self.assistant.models()
-        licenses = {status.name: status.license for status in model_table()}
+        try:
+            rows = self.assistant.models()
+            licenses = {status.name: status.license for status in model_table()}
+        except Exception as error:  # noqa: BLE001 (the app's boundary)
+            log.exception("models failed")
+            return f"The model list is not available ({type(error).__name__})."
         lines = ["| role | model | license |", "|---|---|---|"]
         lines += [f"| {r['role']} | {r['model']} | {licenses.get(r['model'], '')} |" for r in rows]
         return "\n".join(lines)
 
+    def spoken(self, text: str) -> str | None:
+        """The reply as a WAV file (hibari, or espeak-ng when hibari is missing); None when it cannot be spoken."""
+        from kit.speech import speak
+
+        words = " ".join(re.sub(r"[*_>`#|]", " ", text).split())[:400]
+        if not any(c.isalnum() for c in words):
+            return None
+        path = Path(tempfile.mkdtemp(prefix="shopkit-reply-")) / "reply.wav"
+        try:
+            speak(words, voice=self.voice, out=path)
+        except Exception:  # noqa: BLE001 (a reply without sound is still a reply)
+            log.exception("could not speak the reply")
+            return None
+        return str(path)
+
     # -- rendering -----------------------------------------------------------------------------------
-    def _outputs(self, history: list, state: ConversationState, reply: Reply | None):
+    def _state(self, state: dict | None, catalog: str | None) -> ConversationState:
+        return ConversationState.model_validate(state) if state else self.assistant.new_state(catalog)
+
+    def _outputs(self, history: list, state: ConversationState, reply: Reply | None, audio: str | None = None):
         cards = [(c.image, f"{c.title} · {c.reason}" + (f" · {c.score:.3f}" if c.score is not None else ""))
                  for c in (reply.cards if reply else []) if c.image]
-        return (history, cards, plan_markdown(state), basket_rows(state), state.model_dump(mode="json"),
-                "", None, None)
+        return (history, cards, cards_markdown(reply), plan_markdown(state), basket_rows(state),
+                state.model_dump(mode="json"), "", None, None, audio)
+
+
+def cards_markdown(reply: Reply | None) -> str:
+    """Every product shown, with the model that suggested it and why (text-only catalogs have no photos)."""
+    if reply is None or not reply.cards:
+        return ""
+    lines = [f"{i}. **{c.title}** · {c.reason}" + (f" · _{c.source}_" if c.source else "")
+             for i, c in enumerate(reply.cards, start=1)]
+    return "\n".join(lines)
 
 
 def plan_markdown(state: ConversationState) -> str:
-    plan = state.plan
-    if plan is None:
+    if state.plan is None:
         return "_No plan yet: try 'I'm hosting a brunch for four on Sunday'._"
-    lines = [f"**{plan.goal}** (model `{plan.model}`)"]
-    for i, step in enumerate(plan.steps, start=1):
-        lines.append(f"{i}. **{step.title}**")
-        lines += [f"   - {g.need.item} × {g.need.quantity}: " + (g.chosen.title if g.chosen else f"_{g.note}_")
-                  for g in step.needs]
-    lines += [f"> {note}" for note in plan.notes]
-    return "\n".join(lines)
+    return state.plan.to_markdown()
 
 
 def basket_rows(state: ConversationState) -> list[list]:
@@ -138,7 +188,9 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
                     "generated images are always labelled.")
         state = gr.State(None)
         with gr.Row():
-            catalog = gr.Dropdown(list(CATALOGS), value=CATALOGS[0], label="catalog")
+            catalog = gr.Dropdown(list(CATALOGS), value=CATALOGS[0], label="catalog",
+                                  info=" · ".join(f"{n}: {s.description}" for n, s in CATALOG_TABLE.items()))
+            speak_replies = gr.Checkbox(label="speak replies", value=False, elem_id="speak")
         with gr.Tab("Shop"):
             with gr.Row():
                 with gr.Column(scale=3):
@@ -150,15 +202,21 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
                                          elem_id="photo")
                         audio = gr.Audio(type="filepath", sources=["microphone", "upload"], label="speak")
                     send = gr.Button("Send", variant="primary", elem_id="send")
+                    with gr.Row():
+                        quick = [(gr.Button(label, size="sm", elem_id=f"quick-{name}"), gr.State(example))
+                                 for name, (label, example) in zip((t.name for t in TOOLS.values() if t.button),
+                                                                   QUICK_BUTTONS)]
+                    reply_audio = gr.Audio(label="spoken reply", type="filepath", autoplay=True, elem_id="reply-audio")
                 with gr.Column(scale=2):
                     cards = gr.Gallery(label="products", columns=3, height=300, elem_id="cards")
+                    card_text = gr.Markdown(elem_id="card-text")
                     plan = gr.Markdown(plan_markdown(ConversationState()))
                     basket = gr.Dataframe(headers=["product", "qty", "reason"], label="basket", interactive=False)
         with gr.Tab("Imagery"):
             gr.Markdown("The kit's own small model draws 64-px impressions of grocery products; every image is "
                         "labelled as generated.")
             product = gr.Textbox(label="product", value="Granny Smith apple")
-            wish = gr.Textbox(label="wish", value="")
+            wish = gr.Textbox(label="wish", value="", placeholder="on a picnic table")
             seed = gr.Number(label="seed", value=0, precision=0)
             draw = gr.Button("Generate")
             drawn = gr.Image(label="generated image", type="filepath")
@@ -167,10 +225,12 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
             models = gr.Markdown()
             refresh = gr.Button("Show the models in use")
 
-        outputs = [chat, cards, plan, basket, state, text, photo, audio]
-        inputs = [text, photo, audio, chat, state, catalog]
+        outputs = [chat, cards, card_text, plan, basket, state, text, photo, audio, reply_audio]
+        inputs = [text, photo, audio, chat, state, catalog, speak_replies]
         send.click(app.send, inputs, outputs, api_name="send")
         text.submit(app.send, inputs, outputs, api_name="submit")
+        for (button, example), tool in zip(quick, (t for t in TOOLS.values() if t.button)):
+            button.click(app.quick, [example, chat, state, catalog, speak_replies], outputs, api_name=f"quick_{tool.name}")
         catalog.change(app.switch_catalog, [catalog], outputs, api_name="switch_catalog")
         draw.click(app.generate, [product, wish, seed, state], [drawn, caption], api_name="generate_image")
         refresh.click(app.models, None, models, api_name="models")
@@ -183,7 +243,7 @@ def image_folders() -> list[str]:
     from kit.datasets import resolve_dataset
 
     folders = []
-    for name in ("grocery_store", "fashion_products"):
+    for name in (n for n, spec in CATALOG_TABLE.items() if spec.has_photos):
         try:
             folders.append(str(resolve_dataset(name).path))
         except KitError:
@@ -195,8 +255,16 @@ app = AssistantApp()
 demo = build_demo(app)
 
 if __name__ == "__main__":
+    import argparse
     import time
 
+    from kit.cli import configure_logging
+
+    options = argparse.ArgumentParser(description="the ShopKit assistant in the browser")
+    options.add_argument("-v", "--verbose", action="store_true", help="every library's log lines on the console")
+    options.add_argument("--log-file", help="write every log line to this file")
+    flags = options.parse_args()
+    configure_logging(flags.verbose, flags.log_file)
     started = time.perf_counter()
     app.warm_up()
     print(f"models loaded in {time.perf_counter() - started:.1f} s")

@@ -1,4 +1,8 @@
-"""The two image catalogs the kit ships loaders for, built from the real datasets (see data_cards/).
+"""The catalogs the kit ships loaders for, built from the real datasets (see data_cards/), as one table.
+
+``CATALOG_TABLE`` is the single definition that the CLI's ``--catalog`` choices, the app's dropdown and
+the assistant read; adding a catalog is one new :class:`CatalogSpec`. ``open_catalog`` also takes the
+path of your own catalog file (CSV/JSONL/Parquet, images next to it or in ``images_dir``).
 
 - ``grocery_store``: 81 products; an item's id is the dataset's fine class name (``Granny-Smith``),
   its image the iconic catalog photo, its text the name plus the product description. The store
@@ -6,8 +10,11 @@
 - ``fashion_products``: the 9,583 Myntra listings that have a photo; id = the Myntra id, title = the
   product display name, category = articleType, attributes = gender, colour, season, usage, ...
   The 34,863 metadata rows without a photo are reported in the load report (kind ``no_image``).
+- ``amazon_scientific``: 4,385 Amazon Industrial & Scientific products, text only (title, category
+  path, brand), in the order of the dataset's item index, so that ``catalog.items[i]`` is item ``i``
+  of the purchase sequences (kit/sequences.py): the one catalog with real co-purchase behaviour.
 
-Neither dataset has prices: items carry ``price=None``.
+None of the datasets has prices: items carry ``price=None``.
 """
 
 from __future__ import annotations
@@ -15,13 +22,13 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from kit.catalog import Catalog, Item, LoadReport, RowIssue
+from kit.catalog import Catalog, Item, LoadReport, RowIssue, load_catalog
 from kit.datasets import resolve_dataset
 from kit.errors import BadInput, CatalogError, UnknownDataset
 from kit.images import image_size
 
-CATALOGS = ("grocery_store", "fashion_products")
 SPLITS = ("train", "val", "test")
 
 
@@ -32,15 +39,6 @@ class LabeledPhoto:
     path: Path
     item_id: str
     coarse_class: str
-
-
-def open_catalog(name: str, strict: bool = False) -> Catalog:
-    """Load a bundled catalog by name (``grocery_store`` or ``fashion_products``)."""
-    if name == "grocery_store":
-        return load_grocery_store(strict=strict)
-    if name == "fashion_products":
-        return load_fashion_products(strict=strict)
-    raise UnknownDataset(f"unknown catalog {name!r}. Valid catalogs: {', '.join(CATALOGS)}.")
 
 
 def _read_text(path: Path) -> str:
@@ -148,3 +146,82 @@ def load_fashion_products(strict: bool = False) -> Catalog:
         ))
         report.items_loaded += 1
     return Catalog(items, name="fashion_products", report=report)
+
+
+def load_amazon_scientific_catalog(strict: bool = False) -> Catalog:
+    """Amazon Scientific items as a text-only catalog, in item-index order (``items[i]`` is sequence item i)."""
+    root = resolve_dataset("amazon_scientific").path
+    report = LoadReport(source=str(root / "Scientific.text"))
+    asin_of: dict[int, str] = {}
+    for number, row in enumerate((root / "Scientific.item2index").read_text(encoding="utf-8").splitlines(), start=1):
+        asin, _, index = row.partition("\t")
+        if not index.strip().isdigit():
+            raise CatalogError(f"{root / 'Scientific.item2index'} line {number}: expected 'ASIN<TAB>index'")
+        asin_of[int(index)] = asin.strip()
+    texts: dict[str, str] = {}
+    lines = (root / "Scientific.text").read_text(encoding="utf-8").splitlines()[1:]  # RecBole header first
+    for line in lines:
+        asin, _, text = line.partition("\t")
+        texts[asin.strip()] = " ".join(text.split())
+    items = []
+    for index in range(len(asin_of)):
+        report.rows_read += 1
+        asin = asin_of.get(index)
+        if asin is None or asin not in texts:
+            if strict:
+                raise CatalogError(f"item index {index} has no ASIN or no text")
+            report.issues.append(RowIssue(index + 1, asin, "missing_text", "no text for this item; not a catalog item"))
+            continue
+        title, category, brand = _scientific_fields(texts[asin])
+        items.append(Item(id=asin, title=title, description=texts[asin], category=category,
+                          attributes={"brand": brand, "index": index} if brand else {"index": index}))
+        report.items_loaded += 1
+    return Catalog(items, name="amazon_scientific", report=report)
+
+
+def _scientific_fields(text: str) -> tuple[str, str, str]:
+    """'TITLE. Industrial & Scientific CATEGORY PATH. BRAND.' -> (title, category path, brand)."""
+    parts = [p.strip() for p in text.split(". ") if p.strip()]
+    title = parts[0] if parts else text
+    category = next((p for p in parts[1:] if p.startswith("Industrial & Scientific")), "")
+    category = category.removeprefix("Industrial & Scientific").strip() or "Industrial & Scientific"
+    brand = parts[-1].rstrip(".") if len(parts) > 2 else ""
+    return title[:200], category, brand
+
+
+@dataclass(frozen=True)
+class CatalogSpec:
+    """One bundled catalog: its name, what it is, how to load it, and what the assistant can do with it."""
+
+    name: str
+    description: str
+    load: Callable[[bool], Catalog]
+    has_photos: bool
+    sequences: str | None = None  # the dataset whose purchase sequences give this catalog a co-purchase graph
+
+
+CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
+    CatalogSpec("grocery_store", "81 grocery products with catalog photos and descriptions (GroceryStoreDataset)",
+                load_grocery_store, has_photos=True),
+    CatalogSpec("fashion_products", "9,583 Myntra fashion listings with photos and labelled attributes",
+                load_fashion_products, has_photos=True),
+    CatalogSpec("amazon_scientific", "4,385 Amazon Industrial & Scientific products, text only, with real "
+                "co-purchase sequences", load_amazon_scientific_catalog, has_photos=False, sequences="amazon_scientific"),
+)}
+CATALOGS = tuple(CATALOG_TABLE)  # the names, in the order the CLI and the app list them
+PHOTO_CATALOGS = tuple(name for name, spec in CATALOG_TABLE.items() if spec.has_photos)
+
+
+def open_catalog(name_or_path: str | Path, strict: bool = False, images_dir: str | Path | None = None) -> Catalog:
+    """A bundled catalog by name, or your own catalog file by path (.csv, .jsonl or .parquet).
+
+    An unknown name that is not a file lists the bundled names and says that a path works too.
+    """
+    spec = CATALOG_TABLE.get(str(name_or_path))
+    if spec is not None:
+        return spec.load(strict)
+    path = Path(name_or_path)
+    if path.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".parquet") or path.exists():
+        return load_catalog(path, images_dir=images_dir, strict=strict)
+    raise UnknownDataset(f"unknown catalog {str(name_or_path)!r}. Bundled catalogs: {', '.join(CATALOGS)}; "
+                         "or give the path of a .csv, .jsonl or .parquet catalog file.")

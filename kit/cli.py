@@ -7,11 +7,47 @@ import json
 import logging
 import sys
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from kit.errors import KitError
+from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS
+from kit.errors import BadInput, KitError
 
 log = logging.getLogger("kit")
+CATALOG_HELP = f"a bundled catalog ({', '.join(CATALOGS)}) or the path of a .csv/.jsonl/.parquet catalog file"
+NOISY_LIBRARIES = ("transformers", "open_clip", "timm", "sentence_transformers", "httpx", "bm25s", "faster_whisper",
+                   "diffusers", "urllib3", "PIL", "matplotlib")
+
+
+def configure_logging(verbose: bool = False, log_file: str | None = None) -> None:
+    """A quiet console: one line per phase from the kit, warnings from others only with ``verbose``.
+
+    The libraries the kit builds on log pages of INFO and load reports ("UNEXPECTED keys" for the parts
+    of a pretrained tower the kit does not use); those go to ``log_file`` (everything, DEBUG) when given.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
+    console.setLevel(logging.DEBUG if verbose else logging.INFO)
+    console.addFilter(lambda record: verbose or record.name.startswith("kit") or record.levelno >= logging.ERROR)
+    root.addHandler(console)
+    root.setLevel(logging.DEBUG if verbose or log_file else logging.INFO)
+    if log_file:
+        to_file = logging.FileHandler(log_file)
+        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(to_file)
+    for name in NOISY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_info() if verbose else hf_logging.set_verbosity_error()
+        hf_logging.disable_default_handler()  # records reach the root handlers above instead
+        hf_logging.enable_propagation()
+    except ImportError:
+        pass
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -95,18 +131,23 @@ def cmd_train_lit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search_engine(catalog_name: str, model: str):
+def _search_engine(catalog: str, model: str, images_dir: str | None = None):
     from kit.bundled_catalogs import open_catalog
     from kit.clip.encoder import ItemEncoder
     from kit.search import CatalogSearch
 
+    items = open_catalog(catalog, images_dir=images_dir)  # a bad name or file fails before any model loads
     if model == "shopkit-lit":
         ensure_default_encoder()
-    return CatalogSearch.build(open_catalog(catalog_name), ItemEncoder.from_pretrained(model))
+    return CatalogSearch.build(items, ItemEncoder.from_pretrained(model))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    engine = _search_engine(args.catalog, args.model)
+    if args.k < 1:
+        raise BadInput(f"--k must be at least 1, got {args.k}")
+    if not args.image and not args.query.strip():
+        raise BadInput("give a query (python -m kit search \"green apples\") or --image PATH")
+    engine = _search_engine(args.catalog, args.model, args.images_dir)
     filters = {"category": args.category, "min_price": args.min_price, "max_price": args.max_price}
     if args.image:
         results = engine.image(args.image, k=args.k, **filters)
@@ -125,7 +166,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from kit.llm.factory import load_chat_model
     from kit.planning import Planner
 
-    planner = Planner(load_chat_model(args.llm), _search_engine(args.catalog, args.model))
+    if not args.goal.strip():
+        raise BadInput("the goal is empty; say what you are planning, e.g. \"a brunch for four\"")
+    planner = Planner(load_chat_model(args.llm), _search_engine(args.catalog, args.model, args.images_dir))
     plan = planner.plan(args.goal)
     for request in args.steer or []:
         plan = planner.steer(plan, request)
@@ -219,16 +262,26 @@ def cmd_imagery_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from kit.bundled_catalogs import open_catalog
     from kit.clip.encoder import ItemEncoder
     from kit.search import evaluate
 
+    if args.limit is not None and args.limit < 1:
+        raise BadInput(f"--limit must be at least 1, got {args.limit}")
+    spec = CATALOG_TABLE.get(args.catalog)
+    if spec is not None and not spec.has_photos:
+        raise BadInput(f"{args.catalog} has no photos, so there is no image retrieval to evaluate; "
+                       f"catalogs with photos: {', '.join(PHOTO_CATALOGS)}")
+    own = None if spec is not None else open_catalog(args.catalog, images_dir=args.images_dir)
     if args.model == "shopkit-lit":
         ensure_default_encoder()
     encoder = ItemEncoder.from_pretrained(args.model)
     if args.catalog == "grocery_store":
         result = evaluate.grocery_image_retrieval(encoder, args.split, args.products, args.limit)
-    else:
+    elif args.catalog == "fashion_products":
         result = evaluate.fashion_text_to_image(encoder, limit=args.limit)
+    else:
+        result = evaluate.title_to_image(encoder, own, limit=args.limit)
     print(json.dumps(result, indent=None if args.json else 2))
     return 0
 
@@ -299,7 +352,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m kit", description="ShopKit command line")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-v", "--verbose", action="store_true", help="every library's log lines on the console")
+    parser.add_argument("--log-file", help="write every log line (DEBUG, all libraries) to this file")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     sub = parser.add_subparsers(dest="command", required=True)
 
     models = sub.add_parser("models", help="list the registered models, their status and license")
@@ -322,7 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     clip = sub.add_parser("clip", help="item understanding: train the image-text aligner").add_subparsers(dest="clip_command", required=True)
     train = clip.add_parser("train-lit", help="train shopkit-lit (LiT heads on frozen towers) into the cache")
-    train.add_argument("--catalog", action="append", choices=["grocery_store", "fashion_products"],
+    train.add_argument("--catalog", action="append", choices=list(PHOTO_CATALOGS),
                        help="a catalog to train on (repeatable; default: both)")
     train.add_argument("--epochs", type=int, default=40)
     train.add_argument("--fashion-items", type=int, default=None, help="train on this many fashion items only")
@@ -332,7 +387,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="search a catalog by text or by image")
     search.add_argument("query", nargs="?", default="")
-    search.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    search.add_argument("--catalog", default=CATALOGS[0], help=CATALOG_HELP)
+    search.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
     search.add_argument("--image", help="search by this image instead of text")
     search.add_argument("--mode", default="hybrid", choices=["hybrid", "dense", "bm25"])
     search.add_argument("--k", type=int, default=5)
@@ -345,7 +401,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="turn a goal into a grounded plan and basket")
     plan.add_argument("goal")
-    plan.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    plan.add_argument("--catalog", default=CATALOGS[0], help=CATALOG_HELP)
+    plan.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
     plan.add_argument("--steer", action="append", help="a follow-up applied to the plan (repeatable), e.g. 'no dairy'")
     plan.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
     plan.add_argument("--model", default="shopkit-lit", help="the item encoder that grounds the plan")
@@ -379,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     generate = imagery.add_parser("generate", help="generate a product image (always labelled as generated)")
     generate.add_argument("prompt", nargs="?", default="", help="the prompt, or the wish when --item is given")
     generate.add_argument("--item", help="build the prompt from this catalog item")
-    generate.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    generate.add_argument("--catalog", default=CATALOGS[0], choices=list(CATALOGS))
     generate.add_argument("--task", default="text", choices=["text", "variation", "background"])
     generate.add_argument("--image", help="the photo to vary or to put on a new background")
     generate.add_argument("--model", default="shopkit-tiny-diffusion")
@@ -401,7 +458,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
     retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")
-    retrieval.add_argument("--catalog", default="grocery_store", choices=["grocery_store", "fashion_products"])
+    retrieval.add_argument("--catalog", default=CATALOGS[0], help=CATALOG_HELP + "; a file is scored title -> photo")
+    retrieval.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
     retrieval.add_argument("--split", default="test", choices=["train", "val", "test"])
     retrieval.add_argument("--products", default="text", choices=["text", "image", "fused"],
                            help="how grocery products are represented")
@@ -432,16 +490,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The CLI's error boundary: a kit error is one line (exit 2), anything else one line (exit 1) with the
+    traceback behind ``--debug`` and in ``--log-file``."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every index build at DEBUG
+    configure_logging(args.verbose, args.log_file)
     try:
         return int(args.func(args) or 0)
     except KitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 (the boundary: our bug or the machine's, said in one line)
+        log.debug("unexpected error", exc_info=True)
+        if args.debug:
+            import traceback
+
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

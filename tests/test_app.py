@@ -64,14 +64,38 @@ def test_the_module_exposes_an_importable_demo():
 
 
 def test_handlers_called_directly(app, tmp_path):
-    history, cards, plan, basket, state, *_ = app.send("lemons", None, None, [], None, "grocery_store")
+    history, cards, card_text, plan, basket, state, *_ = app.send("lemons", None, None, [], None, "grocery_store")
     assert history[-1]["role"] == "assistant" and "Lemon" in cards[0][1] and state["last_results"][0] == "Lemon"
-    history, _, _, basket, state, *_ = app.send("add the first one", None, None, history, state, "grocery_store")
-    assert basket == [["Lemon", 1, "you added it"]]
+    assert card_text.startswith("1. **Lemon**") and "hybrid search" in card_text  # which model, and why
+    history, _, _, _, basket, state, *_ = app.send("add the last one", None, None, history, state, "grocery_store")
+    assert basket == [[app.assistant.searches["grocery_store"].catalog[state["last_results"][-1]].title, 1,
+                       "you added it"]]
     outside = app.send("x", "/etc/passwd", None, history, state, "grocery_store")
-    assert "only uploaded files" in outside[0][-1]["content"] and outside[4] == state  # nothing lost
-    assert app.switch_catalog("fashion_products")[4]["catalog"] == "fashion_products"
+    assert "only uploaded files" in outside[0][-1]["content"] and outside[5] == state  # nothing lost
+    broken = app.send("lemons", None, None, history, {"catalog": 42, "basket": "?"}, "grocery_store")
+    assert "starting afresh" in broken[0][-1]["content"]  # a garbled state from the browser is no crash
+    assert app.switch_catalog("fashion_products")[5]["catalog"] == "fashion_products"
+    assert "Unknown catalog" in app.switch_catalog("nope")[0][0]["content"]
     assert "shopkit-lit" in app.models()
+
+
+def test_quick_buttons_come_from_the_tool_table(app):
+    from kit.assistant import TOOLS
+
+    assert [label for label, _ in app_module.QUICK_BUTTONS] == [t.button for t in TOOLS.values() if t.button]
+    history, *_ = app.quick(TOOLS["basket"].examples[0], [], None, "grocery_store")
+    assert history[-1]["content"].startswith("Your basket is empty")
+
+
+def test_spoken_replies_and_the_wish_in_the_imagery_tab(app):
+    import soundfile as sf
+
+    *_, audio = app.send("lemons", None, None, [], None, "grocery_store", True)
+    samples, rate = sf.read(audio)
+    assert Path(audio).suffix == ".wav" and len(samples) / rate > 0.5
+    assert app.send("lemons", None, None, [], None, "grocery_store", False)[-1] is None
+    image, caption = app.generate("lemon", "on a picnic table", 3, None)
+    assert Path(image).is_file() and "AI-generated" in caption and caption.endswith("on a picnic table")
 
 
 def test_every_api_name_over_http(server, grocery_search):
@@ -79,7 +103,10 @@ def test_every_api_name_over_http(server, grocery_search):
 
     client = Client(server, verbose=False)
     names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-    assert names == {"/send", "/submit", "/switch_catalog", "/generate_image", "/models"}
+    from kit.assistant import TOOLS
+
+    quick = {f"/quick_{t.name}" for t in TOOLS.values() if t.button}
+    assert names == {"/send", "/submit", "/switch_catalog", "/generate_image", "/models"} | quick
     history, cards, *_ = client.predict("orange juice", None, None, [], "grocery_store", api_name="/send")
     assert "Juice" in cards[0]["caption"]
     photo = handle_file(str(grocery_search.catalog["Granny-Smith"].image))
@@ -90,7 +117,9 @@ def test_every_api_name_over_http(server, grocery_search):
     history, cards, *_ = client.predict("fashion_products", api_name="/switch_catalog")
     assert history == [] and cards == []
     image, caption = client.predict("lemon", "on a table", 3, api_name="/generate_image")
-    assert Path(image).is_file() and "AI-generated" in caption
+    assert Path(image).is_file() and "AI-generated" in caption and caption.endswith("on a table")
+    history, *_ = client.predict(api_name="/quick_help")
+    assert history[-1]["content"].startswith("I can")
     assert "shopkit-lit" in client.predict(api_name="/models")
 
 
@@ -118,6 +147,13 @@ def test_a_real_browser_types_searches_and_uploads(server, grocery_search):
             page.wait_for_function("document.querySelector('#cards').innerText.startsWith('products\\nGranny Smith')"
                                    " || document.querySelector('#cards').innerText.includes('\\nGranny Smith')",
                                    timeout=60_000)
+            page.locator("#speak input[type=checkbox]").check()  # spoken replies: the audio element gets a WAV
+            page.locator("#request textarea").fill("orange juice")
+            page.locator("#send").click()
+            page.wait_for_selector("#reply-audio audio[src]", state="attached", timeout=60_000)
+            source = page.locator("#reply-audio audio").get_attribute("src")
+            wav = page.request.get(source if source.startswith("http") else server.rstrip("/") + source).body()
+            assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and len(wav) > 10_000
             page.screenshot(path=str(ARTIFACTS / "assistant.png"), full_page=True)
         finally:
             browser.close()

@@ -349,7 +349,7 @@ from kit.bundled_catalogs import open_catalog
 from kit.clip.encoder import ItemEncoder
 from kit.images import load_image
 from kit.search import CatalogSearch
-from kit.assistant.orchestrator import complementary_items
+from kit.assistant.completion import EmbeddingCompletion
 """),
     code("""
 # Parameters: fast CPU defaults (the tests run these).
@@ -383,7 +383,8 @@ print([s.title for s in plan.steps]); print("basket:", [e.title for e in plan.ba
     md("## 4 Recommend what goes with it"),
     code("""
 basket = [e.item_id for e in plan.basket] or [hits[0].id]
-print([(item.title, round(score, 3)) for item, score in complementary_items(search, basket, k=4)])
+for suggestion in EmbeddingCompletion(search).complete(basket, k=4):
+    print(suggestion.item_id, round(suggestion.score, 3), suggestion.reason)
 """),
     code("""
 results = {"hits": len(hits), "photo_top1": search.image(photo, k=1)[0].id, "plan_steps": len(plan.steps)}

@@ -1,54 +1,41 @@
 """The assistant: one turn (text, a photo, or speech) plus the state in, a reply with results out.
 
 ``Assistant.turn`` in numbered steps:
-1. speech becomes text (whisper); a photo is checked (type, size, image bombs);
-2. the router picks a tool (the LLM's structured tool choice when one is configured, rules otherwise);
-3. the tool runs against the current catalog: search, plan, steer, complete the basket, add/remove,
-   tell about an item, or generate an image;
-4. the reply carries text, product cards (always real catalog items), the plan, and the new state.
-A failing turn (bad upload, missing model) answers with the reason and leaves the state as it was.
-Heavy models (the planner's LLM, whisper, the image generator) load on first use, or in ``warm_up``.
+1. speech becomes text (whisper); a photo is checked (type, size, image bombs); the text is cleaned;
+2. the router picks a tool from the table in kit/assistant/tools.py (the LLM's structured tool choice
+   when one is configured, rules otherwise) and its arguments are validated against the tool's schema;
+3. the tool's handler runs against the current catalog;
+4. the reply carries text, product cards (always real catalog items, each with the model that
+   suggested it and why), the plan, and the new state.
+
+``turn`` is the error boundary: whatever a tool, the router or a model raises, the shopper gets a
+polite reply that says what would work, the state stays as it was, and the traceback goes to the log.
+Heavy models (the planner's LLM, whisper, the image generator, the co-purchase graph) load on first
+use, or in ``warm_up``.
 """
 
 from __future__ import annotations
 
+import logging
 import time
-from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
+from pydantic import BaseModel
 
-from kit.assistant.router import TOOLS_HELP, ToolChoice, route
+from kit.assistant.clarify import Clarifier
+from kit.assistant.completion import EmbeddingCompletion, GraphCompletion
+from kit.assistant.router import MAX_QUERY, clean_text, route
 from kit.assistant.state import ConversationState
+from kit.assistant.tools import TOOLS, ItemRef, ProductCard, Reply, TurnContext, arguments, resolve_position
 from kit.catalog import Item
 from kit.errors import BadInput, KitError
 from kit.images import ImageInput, load_image
 from kit.llm.chat import CallLog, ChatModel
 from kit.planning import Planner
 from kit.planning.grounding import is_excluded
-from kit.search.engine import CatalogSearch
+from kit.search.engine import CatalogSearch, SearchResult
 
-
-@dataclass
-class ProductCard:
-    item_id: str
-    title: str
-    image: str | None
-    reason: str
-    score: float | None = None
-
-
-@dataclass
-class Reply:
-    text: str
-    state: ConversationState
-    tool: str
-    routed_by: str = "rules"
-    cards: list[ProductCard] = field(default_factory=list)
-    generated: object | None = None  # a kit.imagery.GeneratedImage
-    heard: str | None = None  # the transcript, for a spoken turn
-    seconds: float = 0.0
-
+log = logging.getLogger(__name__)
 
 class _Lazy:
     """A value made on first use by ``factory`` (per assistant, not global)."""
@@ -65,7 +52,11 @@ class _Lazy:
 class Assistant:
     def __init__(self, searches: dict[str, CatalogSearch], planner_llm: Callable[[], ChatModel],
                  router_llm: ChatModel | None = None, transcriber: Callable[[], object] | None = None,
-                 image_generator: Callable[[], object] | None = None, results_per_turn: int = 6) -> None:
+                 image_generator: Callable[[], object] | None = None, results_per_turn: int = 6,
+                 completions: dict[str, Callable[[], object]] | None = None, min_dense_match: float = 0.5) -> None:
+        """``completions``: per catalog, a factory of its basket completer (default: the graph model for
+        catalogs with purchase sequences, content embeddings for the others). ``min_dense_match``: below
+        this similarity, with no query word in the catalog, a search asks a question instead of guessing."""
         if not searches:
             raise KitError("the assistant needs at least one catalog")
         self.searches = searches
@@ -73,8 +64,12 @@ class Assistant:
         self._llm = _Lazy(planner_llm)
         self._transcriber = _Lazy(transcriber or _default_transcriber)
         self._imagery = _Lazy(image_generator or _default_image_generator)
+        factories = {name: (lambda name=name: default_completion(self.searches[name])) for name in searches}
+        self._completions = {name: _Lazy(f) for name, f in {**factories, **(completions or {})}.items()}
         self._planners: dict[str, Planner] = {}
+        self._clarifiers: dict[str, Clarifier] = {}
         self.k = results_per_turn
+        self.min_dense_match = min_dense_match
         self.log = CallLog()
 
     def warm_up(self) -> None:
@@ -92,23 +87,31 @@ class Assistant:
         rows = [{"role": "item embeddings and search", "model": first.encoder.name},
                 {"role": "planning", "model": self._llm.value.name if self._llm.value else "loads on first plan"},
                 {"role": "routing", "model": self.router_llm.name if self.router_llm else "rules (no LLM configured)"}]
+        rows += [{"role": f"basket completion ({name})",
+                  "model": getattr(lazy.value, "source", "loads on first use") if lazy.value else "loads on first use"}
+                 for name, lazy in self._completions.items()]
         return rows
 
-    # -- one turn ------------------------------------------------------------------------------------
+    # -- one turn (the error boundary) ---------------------------------------------------------------
     def turn(self, state: ConversationState, text: str = "", image: ImageInput | None = None,
              audio: object | None = None, sample_rate: int | None = None) -> Reply:
+        """Answer one turn. Never raises: a problem becomes a polite reply and the state is kept."""
         started = time.perf_counter()
         state = state.model_copy(deep=True)  # the caller's state is never changed in place
         try:
-            reply = self._turn(state, text or "", image, audio, sample_rate)
+            reply = self._turn(state.model_copy(deep=True), text, image, audio, sample_rate)
         except KitError as error:
             reply = Reply(f"Sorry, I could not do that: {error}", state, "error")
+        except Exception as error:  # noqa: BLE001 (the boundary: anything else is our bug, logged in full)
+            log.exception("turn failed on %r", str(text)[:200])
+            reply = Reply(f"Sorry, something went wrong on my side ({type(error).__name__}); nothing was changed. "
+                          "Try rephrasing, or type 'help' to see what I can do.", state, "error")
         reply.state.turns += 1
         reply.seconds = time.perf_counter() - started
         return reply
 
     def _turn(self, state, text, image, audio, sample_rate) -> Reply:
-        # 1. speech to text, photo checked
+        # 1. speech to text, photo checked, text cleaned
         heard = None
         if audio is not None:
             transcript = self._transcriber.get().transcribe(audio, sample_rate)
@@ -118,159 +121,93 @@ class Assistant:
         photo = load_image(image) if image is not None else None
         if state.catalog not in self.searches:
             raise BadInput(f"unknown catalog {state.catalog!r}; choose one of {', '.join(self.searches)}")
-        # 2. route
+        raw = text if isinstance(text, str) else ""
+        text = clean_text(raw)
+        # 2. route, then validate the chosen tool's arguments
         choice, routed_by = route(text, self.router_llm, has_image=photo is not None, has_plan=state.plan is not None,
                                   log=self.log)
         # 3. run the tool
-        reply = getattr(self, f"_{choice.tool}")(state, choice, photo)
+        reply = self.run_tool(state, choice.tool, arguments(choice), photo)
+        if len(text) > MAX_QUERY and choice.tool in ("search", "plan", "steer"):
+            reply.text += f"\n(I read only the first {MAX_QUERY} characters of your message.)"
         reply.routed_by, reply.heard = routed_by, heard
         return reply
 
-    # -- tools ---------------------------------------------------------------------------------------
-    def _search(self, state, choice: ToolChoice, photo) -> Reply:
+    def run_tool(self, state: ConversationState, tool: str, args: BaseModel | dict | None = None,
+                 photo: object | None = None) -> Reply:
+        """Run one tool of the table directly (the app's buttons and the Imagery tab call this)."""
+        if tool not in TOOLS:
+            raise BadInput(f"unknown tool {tool!r}; tools: {', '.join(TOOLS)}")
+        spec = TOOLS[tool]
+        if not isinstance(args, spec.args):
+            args = spec.args.model_validate(args or {})
+        return spec.handler(TurnContext(self, state, photo), args)
+
+    # -- what the tools use --------------------------------------------------------------------------
+    def search_catalog(self, state: ConversationState, query: str, k: int | None = None) -> list[SearchResult]:
         search = self.searches[state.catalog]
-        results = [r for r in search.hybrid(choice.query or "products", k=self.k * 3)
-                   if not is_excluded(r.item, state.exclude)][: self.k]
-        return self._show(state, "search", f"Here is what I found for '{choice.query}':",
-                          [(r.item, f"matches '{choice.query}'", r.score) for r in results])
+        k = k or self.k
+        return [r for r in search.hybrid(query, k=k * 3) if not is_excluded(r.item, state.exclude)][:k]
 
-    def _image_search(self, state, choice, photo) -> Reply:
-        if photo is None:
-            raise BadInput("upload a photo to search by image")
-        results = self.searches[state.catalog].image(photo, k=self.k)
-        return self._show(state, "image_search", "These products look like your photo:",
-                          [(r.item, "looks like your photo", r.score) for r in results])
+    def clarifying_question(self, catalog: str, query: str) -> str | None:
+        """A question back when a search request is too vague to answer well (kit/assistant/clarify.py), else None."""
+        if catalog not in self._clarifiers:
+            self._clarifiers[catalog] = Clarifier(self.searches[catalog], self.min_dense_match)
+        return self._clarifiers[catalog].question(query)
 
-    def _plan(self, state, choice, photo) -> Reply:
-        planner = self._planner(state.catalog)
-        plan = planner.plan(choice.query or "a shopping trip")
-        return self._plan_reply(state, plan, "plan")
-
-    def _steer(self, state, choice, photo) -> Reply:
-        if state.plan is None:
-            return self._search(state, choice, photo)
-        plan = self._planner(state.catalog).steer(state.plan, choice.query)
-        return self._plan_reply(state, plan, "steer")
-
-    def _plan_reply(self, state, plan, tool) -> Reply:
-        state.plan = plan
-        state.basket = []
-        for entry in plan.basket:
-            state.add(entry.item_id, entry.title, entry.reason, entry.quantity)
-        catalog = self.searches[state.catalog].catalog
-        lines = [f"Plan for {plan.goal}:"] + [f"{i}. {s.title}: " + ", ".join(
-            (g.chosen.title if g.chosen else f"{g.need.item} (not in this catalog)") for g in s.needs)
-            for i, s in enumerate(plan.steps, start=1)] + [f"Note: {n}" for n in plan.notes[-1:]]
-        return self._show(state, tool, "\n".join(lines),
-                          [(catalog[e.item_id], e.reason, None) for e in plan.basket])
-
-    def _complete(self, state, choice, photo) -> Reply:
-        search = self.searches[state.catalog]
-        basket = [line.item_id for line in state.basket] or state.last_results[:1]
-        if not basket:
-            return self._search(state, choice, photo)
-        suggestions = complementary_items(search, basket, self.k)
-        names = ", ".join(search.catalog[i].title for i in basket[:3])
-        return self._show(state, "complete", f"These go well with {names}:",
-                          [(item, f"often fits with {names}", score) for item, score in suggestions])
-
-    def _add(self, state, choice, photo) -> Reply:
-        item = self._item_at(state, choice.position)
-        state.add(item.id, item.title, "you added it")
-        return self._show(state, "add", f"Added {item.title} to your basket ({len(state.basket)} items).", [])
-
-    def _remove(self, state, choice, photo) -> Reply:
-        words = set(choice.query.split())
-        before = len(state.basket)
-        if choice.position is not None and 0 < abs(choice.position) <= len(state.basket):
-            del state.basket[choice.position - 1 if choice.position > 0 else -1]
-        else:
-            state.basket = [line for line in state.basket if not words & set(line.title.lower().split())]
-        removed = before - len(state.basket)
-        return self._show(state, "remove", f"Removed {removed} item(s); {len(state.basket)} left." if removed else
-                          "I found nothing like that in your basket.", [])
-
-    def _basket(self, state, choice, photo) -> Reply:
-        if not state.basket:
-            return Reply("Your basket is empty.", state, "basket")
-        catalog = self.searches[state.catalog].catalog
-        return self._show(state, "basket", f"Your basket has {len(state.basket)} items:",
-                          [(catalog[line.item_id], line.reason or "in your basket", None) for line in state.basket
-                           if line.item_id in catalog], remember=False)
-
-    def _item_info(self, state, choice, photo) -> Reply:
-        item = self._item_at(state, choice.position)
-        facts = ", ".join(f"{k}: {v}" for k, v in item.attributes.items() if isinstance(v, (str, int)) and v != "")
-        text = f"{item.title} ({item.category}). {item.description[:400]}".strip() + (f"\n{facts}" if facts else "")
-        return self._show(state, "item_info", text, [(item, "the product you asked about", None)], remember=False)
-
-    def _imagine(self, state, choice, photo) -> Reply:
-        from kit.imagery import product_prompt
-
-        import torch
-
-        if choice.position is not None:
-            item = self._item_at(state, choice.position)
-        else:
-            hits = self.searches[state.catalog].hybrid(choice.query or "product", k=1)
-            if not hits:
-                raise BadInput("tell me which product to draw")
-            item = hits[0].item
-        generated = self._imagery.get()(product_prompt(item), num_inference_steps=30,
-                                        generator=torch.Generator().manual_seed(state.turns))
-        reply = self._show(state, "imagine", f"{generated.label}, for {item.title}.", [(item, "the real product", None)],
-                           remember=False)
-        reply.generated = generated
-        return reply
-
-    def _help(self, state, choice, photo) -> Reply:
-        return Reply("I can " + "; ".join(TOOLS_HELP.values()) + ". Try 'green apples', 'brunch for four' or "
-                     "upload a photo.", state, "help")
-
-    # -- helpers -------------------------------------------------------------------------------------
-    def _planner(self, catalog: str) -> Planner:
+    def planner(self, catalog: str) -> Planner:
         if catalog not in self._planners:
             self._planners[catalog] = Planner(self._llm.get(), self.searches[catalog])
             self._planners[catalog].log = self.log
         return self._planners[catalog]
 
-    def _item_at(self, state, position: int | None) -> Item:
-        if not state.last_results:
-            raise BadInput("I have not shown any products yet; search first")
-        position = position or 1
-        index = position - 1 if position > 0 else len(state.last_results) + position
-        if not 0 <= index < len(state.last_results):
-            raise BadInput(f"I showed {len(state.last_results)} products; there is no number {position}")
-        return self.searches[state.catalog].catalog[state.last_results[index]]
+    def completer(self, catalog: str):
+        return self._completions[catalog].get()
 
-    def _show(self, state, tool, text, rows: list[tuple[Item, str, float | None]], remember: bool = True) -> Reply:
+    def items_at(self, state: ConversationState, ref: ItemRef) -> list[Item]:
+        """The shown products a reference names: one position, or all of them."""
+        if not state.last_results:
+            raise BadInput("I have not shown any products yet; search first, e.g. 'green apples'")
+        catalog = self.searches[state.catalog].catalog
+        if ref.every:
+            return [catalog[i] for i in state.last_results]
+        index = resolve_position(1 if ref.position is None else ref.position, len(state.last_results))
+        return [catalog[state.last_results[index]]]
+
+    def draw(self, item: Item, wish: str, seed: int):
+        from kit.imagery import product_prompt
+
+        import torch
+
+        return self._imagery.get()(product_prompt(item, wish), num_inference_steps=30,
+                                   generator=torch.Generator().manual_seed(seed))
+
+    def show(self, state: ConversationState, tool: str, text: str, rows: list[tuple[Item, str, float | None, str]],
+             remember: bool = True) -> Reply:
         cards = [ProductCard(item.id, item.title, str(item.image) if item.image else None, reason,
-                             None if score is None else round(float(score), 4)) for item, reason, score in rows]
+                             None if score is None else round(float(score), 4), source)
+                 for item, reason, score, source in rows]
         if remember and cards:
             state.last_results = [c.item_id for c in cards]
         if not cards and tool in ("search", "image_search", "complete"):
-            text = "I found nothing in this catalog for that."
+            text = "I found nothing in this catalog for that. Try other words, or 'help'."
         return Reply(text, state, tool, cards=cards)
 
 
-def complementary_items(search: CatalogSearch, basket: list[str], k: int) -> list[tuple[Item, float]]:
-    """Items close to the basket's centre but of other categories: what goes *with* it, not more of it."""
-    catalog = search.catalog
-    vectors = search.embeddings.item_vectors(search.item_mode)
-    positions = [catalog.ids.index(i) for i in basket if i in catalog]
-    centre = vectors[positions].mean(0)
-    centre /= np.linalg.norm(centre) + 1e-12
-    scores = vectors @ centre
-    taken = {catalog[i].category for i in basket if i in catalog} | set(basket)
-    out = []
-    for p in np.argsort(-scores):
-        item = catalog.items[p]
-        if item.id not in taken and item.category not in taken:
-            out.append((item, float(scores[p])))
-            taken.add(item.category)
-        if len(out) == k:
-            break
-    return out
+def default_completion(search: CatalogSearch):
+    """The graph model for a catalog with purchase sequences (trained once, cached), else content embeddings."""
+    from kit.bundled_catalogs import CATALOG_TABLE
+
+    fallback = EmbeddingCompletion(search)
+    spec = CATALOG_TABLE.get(search.catalog.name)
+    if spec is None or spec.sequences is None:
+        return fallback
+    from kit.bundles.copurchase import trained_completer
+    from kit.config import models_dir
+    from kit.sequences import load_amazon_scientific
+
+    model = trained_completer(load_amazon_scientific(), models_dir() / "copurchase" / f"{spec.sequences}-lightgcn.safetensors")
+    return GraphCompletion(model, search.catalog, fallback)
 
 
 def _default_transcriber():
@@ -285,20 +222,24 @@ def _default_image_generator():
     return TextToProductImage.from_pretrained("shopkit-tiny-diffusion")
 
 
-def build_assistant(catalogs: tuple[str, ...] = ("grocery_store", "fashion_products"), encoder: str = "shopkit-lit",
+def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str = "shopkit-lit",
                     llm: str | None = None, route_with_llm: bool | None = None) -> Assistant:
-    """The assistant over bundled catalogs. Routing uses the LLM only when one is configured ($KIT_LLM or ``llm``)."""
+    """The assistant over bundled catalogs (default: all of them) or catalog files. Routing uses the LLM only
+    when one is configured ($KIT_LLM or ``llm``)."""
     import os
 
-    from kit.bundled_catalogs import open_catalog
+    from kit.bundled_catalogs import CATALOGS, open_catalog
     from kit.clip.encoder import ItemEncoder
     from kit.llm.factory import load_chat_model
 
     item_encoder = ItemEncoder.from_pretrained(encoder)
-    searches = {name: CatalogSearch.build(open_catalog(name), item_encoder) for name in catalogs}
+    searches = {}
+    for name in catalogs or CATALOGS:
+        catalog = open_catalog(name)
+        searches[catalog.name] = CatalogSearch.build(catalog, item_encoder)
     configured = llm or os.environ.get("KIT_LLM")
     router = load_chat_model(configured) if (route_with_llm if route_with_llm is not None else bool(configured)) else None
     return Assistant(searches, planner_llm=lambda: router or load_chat_model(configured), router_llm=router)
 
 
-__all__ = ["Assistant", "ProductCard", "Reply", "build_assistant", "complementary_items"]
+__all__ = ["Assistant", "ProductCard", "Reply", "build_assistant", "default_completion"]

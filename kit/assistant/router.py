@@ -1,108 +1,137 @@
-"""Decide what a turn asks for: a tool choice, from the LLM's structured output or from plain rules.
+"""Decide what a turn asks for: a :class:`ToolChoice` from the LLM's structured output or from plain rules.
 
-The rules are the deterministic fallback (no LLM configured, or its answer failed validation); they
-also resolve references such as "the second one" against the results shown last.
+Both read the tool table (kit/assistant/tools.py): the LLM prompt lists every tool's help and examples
+and its JSON schema is ``ToolChoice``, built from the table. The rules are the deterministic fallback
+(no LLM configured, or its answer failed validation); they also read references such as "the second
+one", "the one before last" or "all of them" against the results shown last. Raw user text is never
+validated against a schema: it is cleaned and cut first, so routing itself cannot fail on what a
+shopper types.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+import unicodedata
 
-from pydantic import BaseModel, Field
+from pydantic import ValidationError
 
+from kit.assistant.tools import MAX_QUERY, TOOLS, ToolChoice
 from kit.llm.chat import CallLog, ChatModel, StructuredOutputError
 from kit.llm.prompting import PromptTemplate, quote_data
 from kit.planning import read_edit
 
-Tool = Literal["search", "image_search", "plan", "steer", "complete", "add", "remove", "basket", "item_info",
-               "imagine", "help"]
-TOOLS_HELP = {
-    "search": "find products for a description", "image_search": "find the product in an uploaded photo",
-    "plan": "plan a goal such as a brunch or a trip and fill a basket", "steer": "change the current plan",
-    "complete": "suggest what goes with the basket", "add": "put a shown product in the basket",
-    "remove": "take a product out of the basket", "basket": "show the basket",
-    "item_info": "tell more about a shown product", "imagine": "generate an image of a product",
-    "help": "say what the assistant can do",
-}
+MAX_TURN = 20_000  # characters of a turn that are read at all
 
 
-class ToolChoice(BaseModel):
-    tool: Tool
-    query: str = Field(default="", max_length=200)
-    position: int | None = Field(default=None, ge=1, le=50, description="1 = the first product shown")
+def clean_text(text: object) -> str:
+    """The turn as one line of printable text: control characters dropped, spaces folded, NFC, cut to MAX_TURN."""
+    if not isinstance(text, str):
+        text = "" if text is None else str(text)
+    text = unicodedata.normalize("NFC", text[:MAX_TURN])
+    text = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+    return " ".join(text.split())
+
+
+def has_words(text: str) -> bool:
+    """True when the text has at least one letter or digit (not only emoji, punctuation or symbols)."""
+    return any(c.isalnum() for c in text)
 
 
 ROUTE = PromptTemplate(
     name="route",
-    version=1,
+    version=2,
     system="You route a shopping assistant's turn to one tool. Tools: " +
-           "; ".join(f"{k}: {v}" for k, v in TOOLS_HELP.items()) + ". Reply with JSON only.",
+           "; ".join(f"{t.name}: {t.help}" for t in TOOLS.values()) +
+           ". Positions: 1 = the first product shown, -1 = the last. Reply with JSON only.",
     examples=[("Turn: red sneakers for running", ToolChoice(tool="search", query="red sneakers for running").model_dump_json()),
               ("Turn: add the second one", ToolChoice(tool="add", position=2).model_dump_json()),
+              ("Turn: add the last one", ToolChoice(tool="add", position=-1).model_dump_json()),
               ("Turn: we are hosting a dinner for six", ToolChoice(tool="plan", query="a dinner for six").model_dump_json())],
     user="Turn: {turn}",
 )
 
-_ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-             "ninth": 9, "tenth": 10, "last": -1, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5, "6th": 6}
+_ORDINALS = {"zeroth": 0, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
+             "eighth": 8, "ninth": 9, "tenth": 10}
+_FROM_END = [(r"\b(one |the one )?before (the )?last\b|\bsecond[- ]to[- ]last\b|\bpenultimate\b|\bsecond[- ]last\b", -2),
+             (r"\bthird[- ]to[- ]last\b", -3), (r"\b(last|final)\b", -1)]
+_NUMBERED = r"(?:#|\bnumber |\bno\. ?|\bitem |\bproduct )(-?\d+)\b|\b(\d+)(?:st|nd|rd|th)\b"
+_ALL = r"\b(all( of)? (them|those|these)|all|everything|every one|each of them|the lot)\b"
 
 
 def find_position(text: str) -> int | None:
-    """'the second one' -> 2, 'number 3' / '#3' -> 3, 'the last one' -> -1."""
+    """'the second one' -> 2, 'number 3' / '#3' / 'the 3rd' -> 3, 'the last one' -> -1, 'one before last' -> -2.
+
+    'the 0th one' -> 0 (no such position: the tool says so). Numbers are clamped to +-1000.
+    """
     lowered = text.lower()
-    for word, n in _ORDINALS.items():
-        if re.search(rf"\b{word}\b", lowered):
-            return n
-    if m := re.search(r"(?:#|number |no\. ?)(\d+)", lowered):
-        return int(m.group(1))
+    for pattern, position in _FROM_END:
+        if re.search(pattern, lowered):
+            return position
+    if m := re.search(_NUMBERED, lowered):
+        return max(-1000, min(1000, int(m.group(1) or m.group(2))))
+    if m := re.search(rf"\b({'|'.join(_ORDINALS)})\b", lowered):
+        return _ORDINALS[m.group(1)]
     return None
 
 
+def wants_all(text: str) -> bool:
+    return re.search(_ALL, text.lower()) is not None
+
+
 def route_by_rules(text: str, has_image: bool = False, has_plan: bool = False) -> ToolChoice:
-    lowered = " ".join(text.lower().split())
-    position = find_position(lowered)
+    text = clean_text(text)
+    lowered = text.lower()
+    query = text[:MAX_QUERY]
+    position, every = find_position(lowered), wants_all(lowered)
     if has_image and len(lowered.split()) <= 3:
-        return ToolChoice(tool="image_search", query=text)
-    if not lowered or re.fullmatch(r"(help|\?|what can you do\??|hi|hello)", lowered):
+        return ToolChoice(tool="image_search", query=query)
+    if not has_words(lowered) or re.fullmatch(r"(help|\?|what can you do\??|hi|hello|hey)[.!]*", lowered):
         return ToolChoice(tool="help")
-    if re.search(r"\b(basket|cart)\b", lowered) and re.search(r"\b(remove|delete|drop|take out)\b", lowered):
-        return ToolChoice(tool="remove", query=_strip_verbs(lowered), position=position)
-    if re.fullmatch(r"(show |what'?s in |view )?(my |the )?(basket|cart)\??", lowered):
+    if re.search(r"\b(basket|cart)\b", lowered) and re.search(r"\b(remove|delete|drop|take out|empty|clear)\b", lowered):
+        every = every or re.search(r"\b(empty|clear)\b", lowered) is not None
+        return ToolChoice(tool="remove", query=_strip_verbs(lowered)[:MAX_QUERY], position=position, every=every)
+    if re.fullmatch(r"(show |what'?s in |view |open )?(me )?(my |the )?(basket|cart)\??", lowered):
         return ToolChoice(tool="basket")
     if re.search(r"\b(imagine|generate|draw|paint|picture of|image of)\b", lowered):
         wish = re.sub(r"\b(please|imagine|generate|draw|paint|show me)\b|\b(an? )?(picture|image|photo) of\b", " ", lowered)
-        return ToolChoice(tool="imagine", query=" ".join(wish.split()), position=position)
-    if position is not None and re.search(r"\b(add|buy|take|put|want)\b", lowered):
-        return ToolChoice(tool="add", position=position)
-    if position is not None and re.search(r"\b(tell|about|what is|describe|details|more)\b", lowered):
+        return ToolChoice(tool="imagine", query=" ".join(wish.split())[:MAX_QUERY], position=position)
+    if re.search(r"\b(remove|delete|drop)\b", lowered) and (position is not None or every):
+        return ToolChoice(tool="remove", position=position, every=every)
+    if (position is not None or every) and re.search(r"\b(add|buy|take|put|want|get|i'?ll have)\b", lowered):
+        return ToolChoice(tool="add", position=position, every=every)
+    if position is not None and (re.search(r"\b(tell|about|what is|what's|describe|details|more|info)\b", lowered)
+                                 or len(lowered.split()) <= 4):  # 'the last one' alone: show me that one
         return ToolChoice(tool="item_info", position=position)
     if has_plan and read_edit(text) is not None:
-        return ToolChoice(tool="steer", query=text)
-    if re.search(r"\b(goes? (well )?with|complete|what else|recommend a bundle|bundle|complete the look)\b", lowered):
-        return ToolChoice(tool="complete", query=text)
+        return ToolChoice(tool="steer", query=query)
+    if re.search(r"\b(goes? (well )?with|complete|what else|recommend a bundle|bundle|complete the look|"
+                 r"bought together|also buy)\b", lowered):
+        return ToolChoice(tool="complete", query=query)
     if re.search(r"\b(plan|hosting|host|party|brunch|dinner for|lunch for|picnic|trip|going (hiking|to)|next week|"
                  r"weekend|for (two|three|four|five|six|\d+) people)\b", lowered):
-        return ToolChoice(tool="plan", query=text)
+        return ToolChoice(tool="plan", query=query)
     if has_image:
-        return ToolChoice(tool="image_search", query=text)
-    return ToolChoice(tool="search", query=text)
+        return ToolChoice(tool="image_search", query=query)
+    return ToolChoice(tool="search", query=query)
 
 
 def _strip_verbs(text: str) -> str:
-    return re.sub(r"\b(remove|delete|drop|take out|from|my|the|basket|cart|please)\b", " ", text).strip()
+    return " ".join(re.sub(r"\b(remove|delete|drop|take out|from|my|the|basket|cart|please)\b", " ", text).split())
 
 
 def route(text: str, llm: ChatModel | None = None, has_image: bool = False, has_plan: bool = False,
           log: CallLog | None = None) -> tuple[ToolChoice, str]:
     """The tool for this turn and who chose it ("llm" or "rules")."""
-    if llm is None or has_image:
+    if llm is None or has_image or not has_words(text):
         return route_by_rules(text, has_image, has_plan), "rules"
     try:
-        choice = llm.structured(ROUTE.render(turn=quote_data(text, 300)), ToolChoice, retries=1, log=log,
-                                purpose=ROUTE.id, max_new_tokens=96)
-    except StructuredOutputError:
+        choice = llm.structured(ROUTE.render(turn=quote_data(clean_text(text), MAX_QUERY)), ToolChoice, retries=1,
+                                log=log, purpose=ROUTE.id, max_new_tokens=96)
+    except (StructuredOutputError, ValidationError):
         return route_by_rules(text, has_image, has_plan), "rules"
     if choice.tool == "plan" and has_plan and read_edit(text) is not None:
-        choice = ToolChoice(tool="steer", query=text)
+        choice = ToolChoice(tool="steer", query=clean_text(text)[:MAX_QUERY])
     return choice, "llm"
+
+
+__all__ = ["ROUTE", "ToolChoice", "clean_text", "find_position", "has_words", "route", "route_by_rules", "wants_all"]

@@ -107,6 +107,21 @@ class Plan(BaseModel):
     def to_json(self) -> str:
         return json.dumps(self.model_dump() | {"total": self.total}, indent=2, ensure_ascii=False)
 
+    def to_markdown(self) -> str:
+        """The plan as a person reads it: numbered steps, each need with the product chosen for it, notes.
+
+        The one rendering of a plan: the assistant's reply, the app's plan panel and the CLI all use it.
+        """
+        lines = [f"**Plan for {self.goal}** (model `{self.model}`)"]
+        for number, step in enumerate(self.steps, start=1):
+            lines.append(f"{number}. **{step.title}**")
+            lines += [f"   - {g.need.item} × {g.need.quantity}: " + (g.chosen.title if g.chosen else
+                      f"_not in this catalog{': ' + g.note if g.note else ''}_") for g in step.needs]
+        if self.total is not None:
+            lines.append(f"Total: {self.total:.2f}")
+        lines += [f"> {note}" for note in self.notes]
+        return "\n".join(lines)
+
 
 class PlanEdit(BaseModel):
     """A steering request read as an edit ("cheaper", "no dairy", "add something for dessert")."""

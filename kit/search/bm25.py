@@ -30,11 +30,15 @@ class BM25Index:
         self.retriever.index(bm25s.tokenize(texts, stopwords="en", stemmer=fold_plurals, show_progress=False),
                             show_progress=False)
 
-    def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every item for ``query`` (zeros when no query word is in the vocabulary)."""
+    def known_words(self, query: str) -> list[str]:
+        """The query's words (stopwords dropped, plurals folded) that occur in the indexed texts."""
         tokens = self._bm25s.tokenize([query], stopwords="en", stemmer=fold_plurals, show_progress=False,
                                       return_ids=False)[0]
-        known = [t for t in tokens if t in self.retriever.vocab_dict]
+        return [t for t in tokens if t in self.retriever.vocab_dict]
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every item for ``query`` (zeros when no query word is in the vocabulary)."""
+        known = self.known_words(query)
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self.retriever.get_scores(known), dtype=np.float32)

@@ -29,6 +29,7 @@ from kit.clip.embed import embed_catalog
 from kit.clip.encoder import ItemEncoder
 from kit.clip.lit import fashion_split
 from kit.clip.zero_shot import zero_shot_accuracy
+from kit.errors import BadInput
 from kit.eval import recall_at_k
 from kit.search.engine import CatalogSearch
 
@@ -93,9 +94,17 @@ def linear_probe_ceiling(split: str = "test", limit: int | None = None) -> dict:
 
 def fashion_text_to_image(encoder: ItemEncoder, seed: int = 0, limit: int | None = None) -> dict:
     catalog = open_catalog("fashion_products")
-    embeddings = embed_catalog(catalog, encoder)
     _, held_out = fashion_split(catalog, seed=seed)
-    held_out = held_out[:limit]
+    return title_to_image(encoder, catalog, held_out[:limit])
+
+
+def title_to_image(encoder: ItemEncoder, catalog, queries: list | None = None, limit: int | None = None) -> dict:
+    """Each query item's title ranked against every photo of ``catalog`` (Recall@1/@10); default: all items
+    with a photo (your own catalog, which the encoder never trained on)."""
+    embeddings = embed_catalog(catalog, encoder)
+    held_out = (queries if queries is not None else [i for i, ok in zip(catalog, embeddings.has_image) if ok])[:limit]
+    if not held_out:
+        raise BadInput(f"catalog {catalog.name!r} has no item with a readable photo to retrieve")
     queries = encoder.encode_texts([item.title for item in held_out])
     truth = np.array([catalog.ids.index(item.id) for item in held_out])
     order = np.argsort(-(queries @ embeddings.image.T), axis=1)[:, :10]

@@ -1,0 +1,67 @@
+"""When to ask back instead of guessing: a search request with no product in it, or none this catalog knows.
+
+Two checks, in order:
+1. the request has no word that names a kind of product (only 'something', 'a gift', 'anything good?');
+2. none of its words occurs in the catalog's *names* (titles, categories, attribute values; not the long
+   descriptions, whose everyday words such as 'all' or 'table' match anything) and the closest item in
+   embedding space is not close either (``min_dense``): another language, a typo, a product the shop
+   does not sell, or text that is not a request at all.
+Measured on tests/data/odd_utterances.jsonl (docs/benchmarks.md): how many vague requests get a question,
+and how many clear ones wrongly do.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+
+from kit.search.bm25 import fold_plurals
+from kit.search.engine import CatalogSearch
+
+# Words that say *that* the shopper wants something, not *what*: a request made only of them is too vague.
+VAGUE_WORDS = frozenset("""
+a an the some any my me i we you it this that these those for to of and or with please can could would
+like want wanted need needs looking look find show get got buy buying shop shopping have has something
+anything stuff things thing item items product products good nice best cool new cheap great gift gifts
+present presents idea ideas recommend recommendation suggest suggestion help what whatever is are be do
+""".split())
+
+
+def words(text: str) -> list[str]:
+    return fold_plurals(re.findall(r"[^\W\d_]{2,}", text.lower()))
+
+
+class Clarifier:
+    """Decides, per catalog, whether a search request deserves a question back (and words it)."""
+
+    def __init__(self, search: CatalogSearch, min_dense: float = 0.5) -> None:
+        self.search, self.min_dense = search, min_dense
+
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """Every word of the catalog's titles, categories and short attribute values (plurals folded)."""
+        found: set[str] = set()
+        for item in self.search.catalog:
+            short = [str(v) for v in item.attributes.values() if isinstance(v, str) and len(v) < 40]
+            found.update(words(" ".join([item.title, item.category, *short])))
+        return frozenset(found)
+
+    def examples(self, n: int = 6) -> str:
+        return ", ".join(name for name, _ in self.search.catalog.categories().most_common(n) if name)
+
+    def question(self, query: str) -> str | None:
+        catalog = self.search.catalog.name
+        content = [w for w in words(query) if w not in VAGUE_WORDS]
+        if not content:
+            return (f"What kind of product are you looking for? In {catalog} there are for example: "
+                    f"{self.examples()}. Tell me a product, a colour or an occasion.")
+        if any(w in self.names or (w.endswith("oe") and w[:-1] in self.names) for w in content):
+            return None  # ('potatoes' folds to 'potatoe', Harman's rule; the title says 'Potato')
+        best = self.search.text(query, k=1)
+        if best and best[0].score >= self.min_dense:
+            return None
+        return (f"I could not match '{query[:60]}' to anything in {catalog}. Did you mean one of: {self.examples()}? "
+                "(I understand product names in English.)")
+
+
+__all__ = ["Clarifier", "VAGUE_WORDS", "words"]
