@@ -51,7 +51,6 @@ setup: $(STAMP) $(SYS_STAMP)
 setup-dev: $(DEV_STAMP) $(SYS_STAMP) $(DEV_SYS_STAMP)
 
 demo: setup
-	$(PY) -m kit demo
 	$(PY) apps/assistant.py
 
 test: setup-dev

@@ -8,7 +8,8 @@ assistant behind it is built on the first event or by ``AssistantApp.warm_up``. 
 ``api_name``, and every handler is an error boundary: whatever goes wrong becomes a message in the
 app and a traceback in the log, never a broken page. The catalogs come from the kit's one catalog
 table, the quick buttons from the assistant's tool table. Uploads are checked (file type, size, image
-bombs) and only files Gradio itself received are read; the app serves no folder but the catalog photos.
+bombs) by the kit's loader before anything decodes them, and only files Gradio itself received are read;
+the app serves the catalogs' product photos and nothing else.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 from pathlib import Path
 
 import gradio as gr
@@ -49,7 +51,10 @@ def check_upload(path: str | None, kind: str) -> Path | None:
     if file.stat().st_size > MAX_UPLOAD_MB * 2**20:
         raise BadInput(f"the {kind} is larger than {MAX_UPLOAD_MB} MB")
     if kind == "photo":
-        load_image(file)  # refuses non-images and decompression bombs with a clear message
+        try:
+            load_image(file)  # refuses non-images and decompression bombs with a clear message
+        except BadInput as error:
+            raise BadInput(f"the uploaded photo {Path(path).name!r} cannot be used: {error}") from None
     return file
 
 
@@ -59,6 +64,43 @@ class AssistantApp:
     def __init__(self, assistant: Assistant | None = None, voice: str = "hibari") -> None:
         self._assistant = assistant
         self.voice = voice
+        self.preparing: dict[str, str] = {}  # catalog -> what is happening to it, while it is prepared in the background
+
+    def prepare_in_background(self, catalogs: list, encoder) -> threading.Thread:
+        """Embed and add ``catalogs`` one by one in a daemon thread, then load the planner's LLM.
+
+        The app serves meanwhile; a catalog appears in the assistant when it is ready, and a shopper who
+        picks it earlier is told what is happening (the Models tab shows it too)."""
+        from kit.assistant import catalog_search, prepare_completion
+
+        for catalog in catalogs:
+            self.preparing[catalog.name] = "waiting its turn"
+
+        def work() -> None:
+            for catalog in catalogs:
+                self.preparing[catalog.name] = f"embedding its {len(catalog)} products"
+                try:
+                    self.assistant.add_catalog(catalog.name, catalog_search(catalog, encoder))
+                    prepare_completion(self.assistant, catalog.name)
+                    del self.preparing[catalog.name]
+                except Exception as error:  # noqa: BLE001 (the thread's boundary: logged, and said in the app)
+                    log.exception("could not prepare %s", catalog.name)
+                    self.preparing[catalog.name] = f"failed ({type(error).__name__}: {error}); see the log"
+            try:
+                self.assistant.warm_up()
+            except Exception:  # noqa: BLE001 (the first plan will try again and say why)
+                log.exception("could not load the planner's LLM in the background")
+
+        thread = threading.Thread(target=work, name="prepare-catalogs", daemon=True)
+        thread.start()
+        return thread
+
+    def not_ready(self, catalog: str) -> str | None:
+        if catalog in self.assistant.searches or catalog not in self.preparing:
+            return None
+        ready = ", ".join(self.assistant.searches)
+        return (f"The {catalog} catalog is still being prepared ({self.preparing[catalog]}); it works as soon as that "
+                f"is done. Meanwhile you can shop in: {ready}.")
 
     @property
     def assistant(self) -> Assistant:
@@ -82,6 +124,9 @@ class AssistantApp:
             log.exception("unreadable conversation state")
             history.append({"role": "assistant", "content": "Sorry, I lost track of our conversation; starting afresh."})
             return self._outputs(history, ConversationState(catalog=CATALOGS[0]), None)
+        if message := self.not_ready(state_obj.catalog):
+            history.append({"role": "assistant", "content": message})
+            return self._outputs(history, state_obj, None)
         try:
             photo_path, audio_path = check_upload(photo, "photo"), check_upload(audio, "recording")
             if not (text or "").strip() and photo_path is None and audio_path is None:
@@ -105,6 +150,8 @@ class AssistantApp:
         return self.send(example, None, None, history, state, catalog, speak_replies)
 
     def switch_catalog(self, catalog: str):
+        if message := self.not_ready(catalog):
+            return self._outputs([{"role": "assistant", "content": message}], ConversationState(catalog=catalog), None)
         if catalog not in self.assistant.searches:
             known = ", ".join(self.assistant.searches)
             return self._outputs([{"role": "assistant", "content": f"Unknown catalog {catalog!r}; choose one of {known}."}],
@@ -134,6 +181,7 @@ class AssistantApp:
             return f"The model list is not available ({type(error).__name__})."
         lines = ["| role | model | license |", "|---|---|---|"]
         lines += [f"| {r['role']} | {r['model']} | {licenses.get(r['model'], '')} |" for r in rows]
+        lines += [f"| catalog {name} | being prepared: {status} | |" for name, status in self.preparing.items()]
         return "\n".join(lines)
 
     def spoken(self, text: str) -> str | None:
@@ -198,8 +246,10 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
                     text = gr.Textbox(label="your request", placeholder="green apples · brunch for four · "
                                                                         "add the second one", elem_id="request")
                     with gr.Row():
-                        photo = gr.Image(type="filepath", label="photo", sources=["upload"], height=140,
-                                         elem_id="photo")
+                        # a plain file box: Gradio stores the upload untouched and the kit's own loader checks it
+                        # (gr.Image would open it with PIL first, failing on a bomb before the app could explain)
+                        photo = gr.File(label="photo", file_types=["image"], type="filepath", height=140,
+                                        elem_id="photo")
                         audio = gr.Audio(type="filepath", sources=["microphone", "upload"], label="speak")
                     send = gr.Button("Send", variant="primary", elem_id="send")
                     with gr.Row():
@@ -238,17 +288,15 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
     return demo
 
 
-def image_folders() -> list[str]:
-    """The only folders the app serves: the bundled catalogs' photos."""
-    from kit.datasets import resolve_dataset
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 
-    folders = []
-    for name in (n for n, spec in CATALOG_TABLE.items() if spec.has_photos):
-        try:
-            folders.append(str(resolve_dataset(name).path))
-        except KitError:
-            pass
-    return folders
+
+def served_paths(catalogs) -> tuple[list[str], list[str]]:
+    """(allowed, blocked) for Gradio: the folders that hold the catalogs' product photos, and every file in
+    them that is not a photo (descriptions, checksums), so `/gradio_api/file=` serves product photos only."""
+    folders = sorted({item.image.parent.resolve() for catalog in catalogs for item in catalog if item.image is not None})
+    blocked = [str(f) for folder in folders for f in folder.iterdir() if f.suffix.lower() not in IMAGE_SUFFIXES]
+    return [str(folder) for folder in folders], blocked
 
 
 app = AssistantApp()
@@ -265,11 +313,20 @@ if __name__ == "__main__":
     options.add_argument("--log-file", help="write every log line to this file")
     flags = options.parse_args()
     configure_logging(flags.verbose, flags.log_file)
+    from kit.bundled_catalogs import open_catalog
+    from kit.cli import ensure_default_encoder
+
     started = time.perf_counter()
-    app.warm_up()
-    print(f"models loaded in {time.perf_counter() - started:.1f} s")
-    started = time.perf_counter()
-    app.send("green apples", None, None, [], None, CATALOGS[0])
-    print(f"first answer in {time.perf_counter() - started:.2f} s; open http://127.0.0.1:{os.environ.get('PORT', 7860)}")
-    demo.launch(server_name="127.0.0.1", server_port=int(os.environ.get("PORT", 7860)),
-                allowed_paths=image_folders(), max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True)
+    ensure_default_encoder()  # trained once (minutes), then a cache hit
+    catalogs = {name: open_catalog(name) for name in CATALOGS}  # the files only: seconds
+    first = CATALOGS[0]
+    app = AssistantApp(build_assistant((first,), prepare=True))  # serve as soon as the first catalog is ready
+    demo = build_demo(app)
+    allowed, blocked = served_paths(catalogs.values())
+    demo.launch(server_name="127.0.0.1", server_port=int(os.environ.get("PORT", 7860)), prevent_thread_lock=True,
+                allowed_paths=allowed, blocked_paths=blocked, max_file_size=f"{MAX_UPLOAD_MB}mb", show_error=True)
+    app.send("green apples", None, None, [], None, first)
+    print(f"serving {first} after {time.perf_counter() - started:.1f} s on http://127.0.0.1:{os.environ.get('PORT', 7860)}"
+          f"; {', '.join(CATALOGS[1:])} and the planner's LLM are being prepared in the background")
+    app.prepare_in_background([catalogs[name] for name in CATALOGS[1:]], app.assistant.searches[first].encoder)
+    demo.block_thread()

@@ -5,23 +5,34 @@ the :class:`LoadReport`, row by row; nothing is dropped silently, and ``strict=T
 problem into a :class:`CatalogError`. What happens to a bad row:
 
 ============== =================================================
+bad row        row skipped: a CSV row with more fields than the header or an unclosed quote, a JSONL line
+               that is not a JSON object (reading goes on with the next line)
 missing id     row skipped (there is nothing to call the item)
+bad id         row skipped: an id that is not text or a whole number (a dict, a list, 1.5, true)
 duplicate id   later row skipped, the first one kept
-bad price      item kept with ``price=None``
+bad price      item kept with ``price=None`` (not a number, negative, infinite, or a boolean)
 missing image  item kept with ``image=None``
+image outside  item kept with ``image=None``: the path leaves ``images_dir`` (``allow_outside_images=True``
+               allows it)
 bad image      item kept with ``image=None`` (corrupt, not an image, too large)
 ============== =================================================
+
+A file that is not valid in its text encoding is refused with the ``encoding=`` option to use.
 """
 
 from __future__ import annotations
 
+import csv
+import json
 import math
+import numbers
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from kit.errors import BadInput, CatalogError
@@ -143,18 +154,102 @@ class Catalog:
         }
 
 
-def _read_table(path: Path) -> pd.DataFrame:
-    suffix = path.suffix.lower()
+CATALOG_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
+
+
+def _read_text(path: Path, encoding: str) -> str:
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path, dtype=str, keep_default_na=False)
-        if suffix in (".jsonl", ".ndjson"):
-            return pd.read_json(path, lines=True, dtype=False)
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
+        return path.read_text(encoding="utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding)
+    except UnicodeDecodeError as exc:
+        raise CatalogError(f"{path} is not valid {encoding} text (byte {exc.start}: {exc.object[exc.start:exc.start + 4]!r}); "
+                           "load it with the file's encoding, e.g. load_catalog(path, encoding='cp1252') or "
+                           "encoding='latin-1'") from None
+    except LookupError:
+        raise CatalogError(f"unknown text encoding {encoding!r}; try 'utf-8', 'cp1252' or 'latin-1'") from None
+
+
+def _csv_records(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    """(data row number, record or the reason it is malformed); a bad row never stops the rows after it."""
+    lines = _read_text(path, encoding).splitlines(keepends=True)
+    if not lines:
+        raise CatalogError(f"{path} is empty; a catalog needs a header line with an 'id' column")
+    header = [name.strip() for name in next(csv.reader(lines[:1]))]
+    position, row_number = 1, 0  # position: index of the next physical line to read
+    while position < len(lines):
+        consumed = _Counted(lines, position)
+        reader = csv.reader(consumed, strict=True)
+        while True:
+            start = consumed.next_line
+            try:
+                fields = next(reader)
+            except StopIteration:
+                position = len(lines)
+                break
+            except csv.Error as exc:  # an unclosed quote: skip its first line and read on from the next
+                row_number += 1
+                yield row_number, f"line {start + 1} is malformed CSV ({exc}); read on from line {start + 2}"
+                position = start + 1
+                break
+            if not any(field.strip() for field in fields):
+                continue
+            row_number += 1
+            if len(fields) > len(header):
+                yield row_number, f"line {start + 1} has {len(fields)} fields but the header has {len(header)}"
+                if consumed.next_line - start > 1:  # it swallowed the lines after it (a stray quote)
+                    position = start + 1
+                    break
+                continue
+            yield row_number, dict(zip(header, fields + [""] * (len(header) - len(fields))))
+
+
+class _Counted:
+    """An iterator over ``lines`` from ``start`` that knows which physical line it will hand out next."""
+
+    def __init__(self, lines: list[str], start: int) -> None:
+        self.lines, self.next_line = lines, start
+
+    def __iter__(self) -> "_Counted":
+        return self
+
+    def __next__(self) -> str:
+        if self.next_line >= len(self.lines):
+            raise StopIteration
+        self.next_line += 1
+        return self.lines[self.next_line - 1]
+
+
+def _jsonl_records(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    row_number = 0
+    for line_number, line in enumerate(_read_text(path, encoding).splitlines(), start=1):
+        if not line.strip():
+            continue
+        row_number += 1
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield row_number, f"line {line_number} is not valid JSON ({exc.msg} at column {exc.colno})"
+            continue
+        yield row_number, record if isinstance(record, dict) else f"line {line_number} is a JSON {type(record).__name__}, not an object"
+
+
+def _parquet_records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    try:
+        frame = pd.read_parquet(path)
     except (ValueError, OSError) as exc:
-        raise CatalogError(f"cannot read catalog file {path}: {exc}") from exc
-    raise CatalogError(f"unsupported catalog format {suffix!r} for {path}; use .csv, .jsonl or .parquet")
+        raise CatalogError(f"cannot read catalog file {path} as Parquet: {exc}") from exc
+    for row_number, record in enumerate(frame.to_dict(orient="records"), start=1):
+        yield row_number, record
+
+
+def _records(path: Path, encoding: str) -> Iterator[tuple[int, dict[str, Any] | str]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return _csv_records(path, encoding)
+    if suffix in (".jsonl", ".ndjson"):
+        return _jsonl_records(path, encoding)
+    if suffix == ".parquet":
+        return _parquet_records(path)
+    raise CatalogError(f"unsupported catalog format {suffix!r} for {path}; use {', '.join(CATALOG_SUFFIXES)}")
 
 
 def _blank(value: Any) -> bool:
@@ -163,7 +258,8 @@ def _blank(value: Any) -> bool:
 
 def load_catalog(path: str | Path, images_dir: str | Path | None = None, *, name: str | None = None,
                  columns: dict[str, str] | None = None, strict: bool = False,
-                 check_images: ImageCheck = "header") -> Catalog:
+                 check_images: ImageCheck = "header", encoding: str = "utf-8",
+                 allow_outside_images: bool = False) -> Catalog:
     """Load a catalog file; see the module docstring for how bad rows are handled.
 
     Args:
@@ -173,17 +269,26 @@ def load_catalog(path: str | Path, images_dir: str | Path | None = None, *, name
         strict: raise :class:`CatalogError` on the first bad row instead of reporting it.
         check_images: ``"header"`` opens each image header (catches corrupt files and bombs),
             ``"exists"`` only checks the file is there, ``"none"`` trusts the paths.
+        encoding: the text encoding of a CSV or JSONL file (a UTF-8 byte-order mark is ignored).
+        allow_outside_images: accept image paths that leave ``images_dir`` (absolute or ``../``).
     """
     path = Path(path)
     if not path.is_file():
         raise CatalogError(f"catalog file not found: {path}")
-    frame = _read_table(path).rename(columns=columns or {})
-    if "id" not in frame.columns:
-        raise CatalogError(f"{path} has no 'id' column (columns: {list(frame.columns)}); map one with columns=")
     images_root = Path(images_dir) if images_dir is not None else path.parent
     report = LoadReport(source=str(path))
-    builder = _ItemBuilder(report, images_root, strict, check_images)
-    for row_number, record in enumerate(frame.to_dict(orient="records"), start=1):
+    builder = _ItemBuilder(report, images_root, strict, check_images, allow_outside_images)
+    renames = columns or {}
+    has_id = False
+    for row_number, record in _records(path, encoding):
+        if isinstance(record, str):
+            report.rows_read += 1
+            builder.problem(row_number, None, "bad_row", f"{record}; row skipped")
+            continue
+        record = {renames.get(str(k), str(k)): v for k, v in record.items()}
+        if not has_id and "id" not in record:
+            raise CatalogError(f"{path} has no 'id' column (columns: {list(record)}); map one with columns=")
+        has_id = True
         builder.add(row_number, record)
     return Catalog(builder.items, name=name or path.stem, report=report)
 
@@ -191,8 +296,10 @@ def load_catalog(path: str | Path, images_dir: str | Path | None = None, *, name
 class _ItemBuilder:
     """Turns raw records into items, writing each problem to the report (or raising when strict)."""
 
-    def __init__(self, report: LoadReport, images_root: Path, strict: bool, check_images: ImageCheck) -> None:
+    def __init__(self, report: LoadReport, images_root: Path, strict: bool, check_images: ImageCheck,
+                 allow_outside: bool = False) -> None:
         self.report, self.images_root, self.strict, self.check_images = report, images_root, strict, check_images
+        self.allow_outside = allow_outside
         self.items: list[Item] = []
         self.seen: set[str] = set()
 
@@ -205,7 +312,9 @@ class _ItemBuilder:
         self.report.rows_read += 1
         if _blank(record.get("id")):
             return self.problem(row, None, "missing_id", "the id is empty; row skipped")
-        item_id = str(record["id"]).strip()
+        item_id = _id(record["id"])
+        if item_id is None:
+            return self.problem(row, None, "bad_id", f"id {record['id']!r} is not text or a whole number; row skipped")
         if item_id in self.seen:
             return self.problem(row, item_id, "duplicate_id", f"id {item_id!r} appeared before; row skipped")
         self.seen.add(item_id)
@@ -225,12 +334,14 @@ class _ItemBuilder:
         if _blank(raw):
             return None
         try:
+            if isinstance(raw, (bool, np.bool_)):
+                raise ValueError
             price = float(raw)
-            if math.isnan(price) or price < 0:
+            if not math.isfinite(price) or price < 0:
                 raise ValueError
             return price
-        except (TypeError, ValueError):
-            self.problem(row, item_id, "bad_price", f"price {raw!r} is not a non-negative number; price left empty")
+        except (TypeError, ValueError, OverflowError):
+            self.problem(row, item_id, "bad_price", f"price {raw!r} is not a finite, non-negative number; price left empty")
             return None
 
     def _image(self, row: int, item_id: str, raw: Any) -> Path | None:
@@ -238,6 +349,10 @@ class _ItemBuilder:
             return None
         image = Path(str(raw))
         image = image if image.is_absolute() else self.images_root / image
+        if not self.allow_outside and not image.resolve().is_relative_to(self.images_root.resolve()):
+            self.problem(row, item_id, "image_outside", f"image {raw!r} is outside the image folder {self.images_root}; "
+                         "item kept without image (allow_outside_images=True to allow it)")
+            return None
         if self.check_images == "none":
             return image
         if not image.is_file():
@@ -250,3 +365,16 @@ class _ItemBuilder:
                 self.problem(row, item_id, "bad_image", f"{exc}; item kept without image")
                 return None
         return image
+
+
+def _id(raw: Any) -> str | None:
+    """The id as text: strings stripped, whole numbers (also 3.0) as digits; anything else is not an id."""
+    if isinstance(raw, (bool, np.bool_)):
+        return None
+    if isinstance(raw, str):
+        return raw.strip()
+    if isinstance(raw, numbers.Integral):
+        return str(int(raw))
+    if isinstance(raw, numbers.Real) and math.isfinite(raw) and float(raw).is_integer():
+        return str(int(raw))
+    return None

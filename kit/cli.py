@@ -40,14 +40,14 @@ def configure_logging(verbose: bool = False, log_file: str | None = None) -> Non
         root.addHandler(to_file)
     for name in NOISY_LIBRARIES:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    try:
-        from transformers.utils import logging as hf_logging
+    logging.captureWarnings(True)  # library deprecation warnings become log records ('py.warnings'): file only
+    from transformers.utils import logging as hf_logging
 
-        hf_logging.set_verbosity_info() if verbose else hf_logging.set_verbosity_error()
-        hf_logging.disable_default_handler()  # records reach the root handlers above instead
-        hf_logging.enable_propagation()
-    except ImportError:
-        pass
+    hf_logging.set_verbosity_info() if verbose else hf_logging.set_verbosity_error()
+    hf_logging.disable_default_handler()  # records reach the root handlers above instead
+    hf_logging.enable_propagation()
+    if not verbose:
+        hf_logging.disable_progress_bar()  # 'Loading weights' bars for every tower load
 
 
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
@@ -61,7 +61,11 @@ def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 def cmd_models(args: argparse.Namespace) -> int:
     from kit.registry import model_table
 
-    rows = [asdict(s) for s in model_table() if args.kind in (None, s.kind)]
+    table = model_table()
+    kinds = sorted({s.kind for s in table})
+    if args.kind is not None and args.kind not in kinds:
+        raise BadInput(f"unknown model kind {args.kind!r}; kinds: {', '.join(kinds)}")
+    rows = [asdict(s) for s in table if args.kind in (None, s.kind)]
     for row in rows:
         row["status"] = f"available ({row['origin']})" if row["available"] else "not available"
         row["get it with"] = "" if row["available"] else row["fetch_command"]
@@ -112,11 +116,17 @@ def ensure_default_encoder() -> None:
     from kit.registry import REGISTRY
 
     if not REGISTRY.status("shopkit-lit").available:
+        import time
+
         log.info("shopkit-lit is not trained yet: training it now (a few minutes on 2 cores, once)")
         from kit.clip.lit import train_lit
+        from kit.clip.model_card import write_model_card
 
+        started = time.perf_counter()
         folder, _, metrics = train_lit()
-        log.info("saved shopkit-lit to %s (%s)", folder, metrics)
+        write_model_card(folder)
+        log.info("shopkit-lit trained in %.0f s (grocery val top-1 %.3f), saved to %s", time.perf_counter() - started,
+                 metrics["grocery_val_top1"] or 0.0, folder)
 
 
 def cmd_train_lit(args: argparse.Namespace) -> int:
@@ -175,16 +185,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         print(plan.to_json())
         return 0
-    print(f"Plan for: {plan.goal}  (catalog {plan.catalog}, model {plan.model})")
-    for step in plan.steps:
-        print(f"- {step.title}")
-        for need in step.needs:
-            found = need.chosen.title if need.chosen else f"(not found: {need.note})"
-            print(f"    {need.need.item} x{need.need.quantity}: {found}")
+    print(plan.to_markdown())  # the one rendering of a plan (the app and the assistant use it too)
     print("Basket:")
     print_table([e.model_dump() for e in plan.basket], ["item_id", "title", "quantity", "reason"])
-    for note in plan.notes:
-        print(f"note: {note}")
     if args.trace:
         for record in planner.log.records:
             print(f"\n--- {record.purpose} ({record.seconds:.1f} s) ---\n{record.messages[-1]['content']}\n=> {record.reply}")
@@ -328,26 +331,29 @@ def cmd_bundles_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """The checks `make demo` runs before it starts the app: the catalogs, real searches, the model table."""
-    from kit.bundled_catalogs import CATALOGS, grocery_photos, open_catalog
-    from kit.clip.encoder import ItemEncoder
-    from kit.search import CatalogSearch
+    """What `make demo` builds before the app serves, with a few real answers as a check (the app itself is
+    apps/assistant.py, which calls the same :func:`kit.assistant.build_assistant`)."""
+    import time
 
+    from kit.assistant import build_assistant
+    from kit.bundled_catalogs import grocery_photos
+
+    started = time.perf_counter()
     ensure_default_encoder()
-    encoder = ItemEncoder.from_pretrained("shopkit-lit")
-    for name in CATALOGS:
-        catalog = open_catalog(name)
-        summary = catalog.summary()
-        print(f"{name}: {summary['items']} items in {summary['categories']} categories, "
-              f"{summary['with_image']} with photos. {summary['load_report']}")
-    grocery = CatalogSearch.build(open_catalog("grocery_store"), encoder)
-    print("\nhybrid search on grocery_store:")
-    for query in ("green apple", "oat milk", "something for a fruit salad"):
-        print(f"  {query!r:32} -> {', '.join(r.id for r in grocery.hybrid(query, k=3))}")
+    helper = build_assistant(prepare=True)  # the planner's LLM is not needed for these checks
+    for name, search in helper.searches.items():
+        summary = search.catalog.summary()
+        print(f"{name}: {summary['items']} items in {summary['categories']} categories, {summary['with_image']} with "
+              f"photos. {summary['load_report']}")
+    state = helper.new_state("grocery_store")
+    for text in ("green apple", "oat milk", "something for a fruit salad"):
+        reply = helper.turn(state, text)
+        print(f"  {text!r:32} -> {', '.join(c.item_id for c in reply.cards[:3])}")
     photo = grocery_photos("test")[300]
-    print(f"  photo of {photo.item_id:21} -> {', '.join(r.id for r in grocery.image(photo.path, k=3))}")
-    print()
-    return cmd_models(argparse.Namespace(kind=None, json=False))
+    reply = helper.turn(state, image=photo.path)
+    print(f"  photo of {photo.item_id:21} -> {', '.join(c.item_id for c in reply.cards[:3])}")
+    print(f"ready in {time.perf_counter() - started:.0f} s")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -372,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--json", action="store_true")
     data.set_defaults(func=cmd_data)
 
-    demo = sub.add_parser("demo", help="start the assistant on the bundled catalogs")
+    demo = sub.add_parser("demo", help="build what the assistant needs (catalogs, models) and check it with real turns")
     demo.set_defaults(func=cmd_demo)
 
     clip = sub.add_parser("clip", help="item understanding: train the image-text aligner").add_subparsers(dest="clip_command", required=True)
@@ -471,7 +477,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
     bench.add_argument("--out", default="docs/benchmarks.md")
     bench.add_argument("--quick", action="store_true", help="small subsets (for a smoke run)")
-    bench.add_argument("--only", choices=["items", "bundles", "llm", "speech", "imagery", "assistant"], help="run one section; the other keeps its last numbers")
+    from kit.bench import SECTIONS
+
+    bench.add_argument("--only", choices=list(SECTIONS), help="run one section; the others keep their last numbers")
 
     bundles = sub.add_parser("bundles", help="bundle recommendation").add_subparsers(dest="bundles_command", required=True)
     for name, func, text in (("train", cmd_bundles_train, "train a model, early-stopped on tune, checkpoint to the cache"),

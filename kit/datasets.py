@@ -133,7 +133,11 @@ def download_dataset(name: str) -> Path:
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-"))
     try:
         for source in spec.downloads:
-            _fetch_archive(source["url"], source["members"], staging / source.get("into", ""), source.get("strip", ""))
+            try:
+                _fetch_archive(source["url"], source["members"], staging / source.get("into", ""), source.get("strip", ""))
+            except Exception as error:  # noqa: BLE001 (urllib, sockets, a blocked network and tarfile raise many kinds)
+                raise DatasetNotAvailable(f"could not download {name!r} from {source['url']} ({type(error).__name__}: "
+                                          f"{error}); is the network reachable? Nothing was kept.") from error
         problems = verify_dataset(staging, spec)
         if problems:
             raise ChecksumMismatch(f"download of {name!r} failed verification: {'; '.join(problems)}")

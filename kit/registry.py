@@ -284,15 +284,24 @@ class ModelRegistry:
 
 
 def _download_file(url: str, destination: Path, sha256: str | None) -> None:
-    """Download to a temp file beside the destination, check the sha256, then rename."""
-    with tempfile.NamedTemporaryFile(dir=destination.parent, delete=False, suffix=".part") as tmp:
-        with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (registered URLs only)
+    """Download to a temp file beside the destination, check the sha256, then rename; a failed download
+    (no network, a broken connection, a wrong checksum) leaves nothing behind and raises a KitError."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(dir=destination.parent, suffix=".part")
+    tmp_path = Path(name)
+    try:
+        with os.fdopen(handle, "wb") as tmp, urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
             shutil.copyfileobj(response, tmp)
-    tmp_path = Path(tmp.name)
-    if sha256 and sha256_of(tmp_path) != sha256:
-        tmp_path.unlink()
-        raise ChecksumMismatch(f"download of {url} does not match its sha256 {sha256}; nothing was kept.")
-    os.replace(tmp_path, destination)
+        if sha256 and sha256_of(tmp_path) != sha256:
+            raise ChecksumMismatch(f"download of {url} does not match its sha256 {sha256}; nothing was kept.")
+        os.replace(tmp_path, destination)
+    except ChecksumMismatch:
+        raise
+    except Exception as error:  # noqa: BLE001 (urllib, sockets and blocked networks raise many kinds)
+        raise ModelNotAvailable(f"could not download {url} ({type(error).__name__}: {error}); is the network "
+                                "reachable? Nothing was kept.") from error
+    finally:
+        tmp_path.unlink(missing_ok=True)
 
 
 def _hf_cached_snapshot(repo_id: str, files: tuple[str, ...] = ("config.json", "model_index.json")) -> Path | None:
@@ -313,7 +322,7 @@ def _open_clip_hub_id(architecture: str, tag: str) -> str | None:
         import open_clip
 
         cfg = open_clip.get_pretrained_cfg(architecture, tag) or {}
-    except Exception:  # open_clip missing or unknown pair: simply not cached
+    except (ImportError, KeyError, RuntimeError, ValueError):  # open_clip missing or unknown pair: not cached
         return None
     hub = cfg.get("hf_hub") or ""
     return hub.rstrip("/") or None

@@ -51,8 +51,9 @@ def server(app):
     port = sock.getsockname()[1]
     sock.close()
     demo = app_module.build_demo(app)
+    allowed, blocked = app_module.served_paths([s.catalog for s in app.assistant.searches.values()])
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                allowed_paths=app_module.image_folders(), max_file_size="10mb")
+                allowed_paths=allowed, blocked_paths=blocked, max_file_size="10mb")
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 
@@ -77,6 +78,22 @@ def test_handlers_called_directly(app, tmp_path):
     assert app.switch_catalog("fashion_products")[5]["catalog"] == "fashion_products"
     assert "Unknown catalog" in app.switch_catalog("nope")[0][0]["content"]
     assert "shopkit-lit" in app.models()
+
+
+def test_catalogs_prepared_in_the_background_join_when_ready(grocery_search, fashion, lit_encoder):
+    from kit.catalog import Catalog
+
+    app = app_module.AssistantApp(Assistant({"grocery_store": grocery_search}, planner_llm=lambda: None))
+    small = Catalog(fashion.items[:40], name="fashion_products")
+    app.preparing["fashion_products"] = "waiting its turn"
+    early = app.switch_catalog("fashion_products")
+    assert "still being prepared" in early[0][0]["content"] and "grocery_store" in early[0][0]["content"]
+    assert "still being prepared" in app.send("shirts", None, None, [], early[5], "fashion_products")[0][-1]["content"]
+    app.assistant.warm_up = lambda: None  # the planner's LLM is not what this test is about
+    app.prepare_in_background([small], lit_encoder).join(timeout=300)
+    assert app.preparing == {} and "fashion_products" in app.assistant.searches
+    history, cards, *_ = app.send("shirts", None, None, [], early[5], "fashion_products")
+    assert cards and history[-1]["content"].startswith("Here is what I found")
 
 
 def test_quick_buttons_come_from_the_tool_table(app):
@@ -119,8 +136,37 @@ def test_every_api_name_over_http(server, grocery_search):
     image, caption = client.predict("lemon", "on a table", 3, api_name="/generate_image")
     assert Path(image).is_file() and "AI-generated" in caption and caption.endswith("on a table")
     history, *_ = client.predict(api_name="/quick_help")
-    assert history[-1]["content"].startswith("I can")
+    content = history[-1]["content"]  # gradio 6 sends message content as a list of typed parts
+    text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+    assert text.startswith("I can")
     assert "shopkit-lit" in client.predict(api_name="/models")
+
+
+def test_only_product_photos_are_served_and_bad_uploads_get_a_message(server, app, grocery_search, tmp_path):
+    import urllib.error
+    import urllib.request
+
+    from gradio_client import Client, handle_file
+
+    from test_bad_input import bomb_png
+
+    photo = grocery_search.catalog["Granny-Smith"].image
+    checksums = next(p for p in photo.parents if (p / "SHA256SUMS").is_file()) / "SHA256SUMS"
+    description = next(photo.parent.glob("*.txt"))
+    fetch = lambda path: urllib.request.urlopen(f"{server}gradio_api/file={path}", timeout=30)  # noqa: E731
+    assert fetch(photo).status == 200
+    for secret in (checksums, description, "/etc/passwd"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            fetch(secret)
+        assert refused.value.code in (403, 404)
+    client = Client(server, verbose=False)
+    for name, data in (("bomb.png", bomb_png(20_000, 20_000)), ("note.jpg", b"just text")):
+        (tmp_path / name).write_bytes(data)
+        history, cards, *_ = client.predict("", handle_file(str(tmp_path / name)), None, [], "grocery_store",
+                                            api_name="/send")
+        content = history[-1]["content"]
+        text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+        assert text.startswith("Sorry") and name in text and cards == []
 
 
 def test_a_real_browser_types_searches_and_uploads(server, grocery_search):
@@ -151,9 +197,11 @@ def test_a_real_browser_types_searches_and_uploads(server, grocery_search):
             page.locator("#request textarea").fill("orange juice")
             page.locator("#send").click()
             page.wait_for_selector("#reply-audio audio[src]", state="attached", timeout=60_000)
-            source = page.locator("#reply-audio audio").get_attribute("src")
-            wav = page.request.get(source if source.startswith("http") else server.rstrip("/") + source).body()
-            assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and len(wav) > 10_000
+            source = page.locator("#reply-audio audio[src]").first.get_attribute("src")
+            head = page.evaluate("async (src) => { const b = await (await fetch(src)).arrayBuffer();"
+                                 " return [Array.from(new Uint8Array(b.slice(0, 12))), b.byteLength]; }", source)
+            wav = bytes(head[0])
+            assert wav[:4] == b"RIFF" and wav[8:12] == b"WAVE" and head[1] > 10_000  # the browser holds a WAV
             page.screenshot(path=str(ARTIFACTS / "assistant.png"), full_page=True)
         finally:
             browser.close()

@@ -1,6 +1,8 @@
 import json
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 from kit.cli import main
 
@@ -38,10 +40,63 @@ def test_python_dash_m_kit_runs_as_a_program():
     assert "e5-small" in result.stdout and "minilm" in result.stdout
 
 
-def test_demo_searches_the_bundled_catalogs(lit_encoder, capsys):
-    assert main(["demo"]) == 0
+def test_demo_builds_every_catalog_of_the_table(lit_encoder, capsys, caplog):
+    import logging
+
+    from kit.bundled_catalogs import CATALOGS
+
+    with caplog.at_level(logging.INFO, logger="kit"):
+        assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "grocery_store: 81 items" in out and "fashion_products: 9583 items" in out
+    assert "amazon_scientific: 4385 items" in out and all(f"{name}:" in out for name in CATALOGS)
     green_apple = next(line for line in out.splitlines() if "'green apple'" in line)
     assert "Granny-Smith" in green_apple
-    assert "smollm2-135m-instruct" in out  # the model table follows
+    phases = [r.getMessage() for r in caplog.records if " ready in " in r.getMessage()]
+    assert any("basket completion for amazon_scientific" in p and "lightgcn-copurchase" in p for p in phases)
+
+
+def own_catalog(tmp_path, grocery) -> Path:
+    """A shop's own CSV: three products, photos in a folder beside it."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rows = ["id,title,category,price,image"]
+    for sku, source in (("A1", "Granny-Smith"), ("B2", "Lemon"), ("C3", "Oatly-Oat-Milk")):
+        shutil.copy(grocery[source].image, photos / f"{sku}.jpg")
+        rows.append(f"{sku},{grocery[source].title},{grocery[source].category},1.5,{sku}.jpg")
+    path = tmp_path / "my_shop.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_search_and_eval_take_a_catalog_file(lit_encoder, grocery, tmp_path, capsys):
+    path = own_catalog(tmp_path, grocery)
+    assert main(["search", "lemon", "--catalog", str(path), "--images-dir", str(tmp_path / "photos"), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["id"] == "B2" and {r["id"] for r in rows} == {"A1", "B2", "C3"}
+    assert main(["eval", "image-retrieval", "--catalog", str(path), "--images-dir", str(tmp_path / "photos"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n"] == 3 and result["recall@10"] == 1.0 and result["recall@1"] >= 2 / 3
+
+
+def test_catalog_mistakes_are_one_clear_line(capsys, tmp_path):
+    assert main(["search", "apples", "--catalog", "groceries"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown catalog 'groceries'" in err and "grocery_store" in err and "amazon_scientific" in err
+    assert main(["search", "apples", "--catalog", str(tmp_path / "missing.csv")]) == 2
+    assert "not found" in capsys.readouterr().err
+    assert main(["eval", "image-retrieval", "--catalog", "amazon_scientific"]) == 2
+    assert "has no photos" in capsys.readouterr().err
+    assert main(["search", "apples", "--k", "-5"]) == 2
+    assert "--k must be at least 1" in capsys.readouterr().err
+    assert main(["plan", "  "]) == 2
+    assert "goal is empty" in capsys.readouterr().err
+
+
+def test_an_unexpected_error_is_one_line_and_the_traceback_waits_for_debug(capsys, tmp_path):
+    out = str(tmp_path / "missing_dir" / "x.wav")
+    assert main(["speak", "hello", "--voice", "espeak-ng", "-o", out]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: unexpected") and "--debug" in err and "Traceback" not in err
+    assert main(["--debug", "speak", "hello", "--voice", "espeak-ng", "-o", out]) == 1
+    assert "Traceback" in capsys.readouterr().err

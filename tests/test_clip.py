@@ -128,3 +128,24 @@ def test_zero_shot_labels_photos_far_above_chance(lit_encoder):
     assert accuracy >= 0.4  # chance is 1/12
     with pytest.raises(BadInput):
         zero_shot(lit_encoder, vectors, ["only one"])
+
+
+def test_photo_embeddings_reuse_the_trunk_features_training_cached(lit_encoder, grocery, tmp_path):
+    """The app's catalog embeddings and training share one content-keyed trunk cache; same vectors either way."""
+    import shutil
+
+    from kit.clip.cache import EmbeddingCache, file_key
+    from kit.clip.lit import IMAGE_TRUNK_KEY
+
+    assert lit_encoder.frozen_image_trunk == IMAGE_TRUNK_KEY
+    paths = [item.image for item in grocery.items[:10]]
+    direct = lit_encoder.encode_images(paths, on_error="raise").vectors  # the full model, pixels to embedding
+    via_cache = lit_encoder.encode_image_files(paths)
+    assert np.allclose(direct, via_cache, atol=1e-5)
+    assert all(file_key(p) in EmbeddingCache(IMAGE_TRUNK_KEY) for p in paths)  # features stored for next time
+    fresh = tmp_path / "new.jpg"
+    shutil.copy(grocery.items[11].image, fresh)
+    fresh.write_bytes(fresh.read_bytes() + b"\0")  # new content, new key: computed, not confused with the old
+    assert np.allclose(lit_encoder.encode_image_files([fresh]), lit_encoder.encode_images([fresh]).vectors, atol=1e-5)
+    texts = [item.text for item in grocery.items[:12]] + ["a short title", "green apple"]
+    assert np.allclose(lit_encoder.encode_item_texts(texts), lit_encoder.encode_texts(texts), atol=1e-5)

@@ -17,6 +17,7 @@ use, or in ``warm_up``.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from typing import Callable
 
@@ -27,7 +28,7 @@ from kit.assistant.completion import EmbeddingCompletion, GraphCompletion
 from kit.assistant.router import MAX_QUERY, clean_text, route
 from kit.assistant.state import ConversationState
 from kit.assistant.tools import TOOLS, ItemRef, ProductCard, Reply, TurnContext, arguments, resolve_position
-from kit.catalog import Item
+from kit.catalog import Catalog, Item
 from kit.errors import BadInput, KitError
 from kit.images import ImageInput, load_image
 from kit.llm.chat import CallLog, ChatModel
@@ -38,15 +39,17 @@ from kit.search.engine import CatalogSearch, SearchResult
 log = logging.getLogger(__name__)
 
 class _Lazy:
-    """A value made on first use by ``factory`` (per assistant, not global)."""
+    """A value made on first use by ``factory`` (per assistant, not global); safe to warm from another thread."""
 
     def __init__(self, factory: Callable[[], object]) -> None:
         self.factory, self.value = factory, None
+        self._lock = threading.Lock()
 
     def get(self):
-        if self.value is None:
-            self.value = self.factory()
-        return self.value
+        with self._lock:
+            if self.value is None:
+                self.value = self.factory()
+            return self.value
 
 
 class Assistant:
@@ -72,9 +75,16 @@ class Assistant:
         self.min_dense_match = min_dense_match
         self.log = CallLog()
 
+    def add_catalog(self, name: str, search: CatalogSearch,
+                    completion: Callable[[], object] | None = None) -> None:
+        """Serve one more catalog (the app adds the slower ones once they are embedded, while it already runs)."""
+        self._completions[name] = _Lazy(completion or (lambda: default_completion(search)))
+        self.searches[name] = search  # last: a turn sees the catalog only when everything for it is in place
+
     def warm_up(self) -> None:
-        """Load the models a first turn would otherwise wait for."""
-        self._llm.get()
+        """Load the models a first turn would otherwise wait for (the planner's LLM: about 20 s on 2 cores)."""
+        with _phase("planner LLM"):
+            self._llm.get()
         for search in self.searches.values():
             search.text("warm up", k=1)
 
@@ -223,23 +233,64 @@ def _default_image_generator():
 
 
 def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str = "shopkit-lit",
-                    llm: str | None = None, route_with_llm: bool | None = None) -> Assistant:
-    """The assistant over bundled catalogs (default: all of them) or catalog files. Routing uses the LLM only
-    when one is configured ($KIT_LLM or ``llm``)."""
+                    llm: str | None = None, route_with_llm: bool | None = None, prepare: bool = False) -> Assistant:
+    """The assistant over bundled catalogs (default: all of them) or catalog files, with one log line per phase.
+
+    Routing uses the LLM only when one is configured ($KIT_LLM or ``llm``). ``prepare=True`` also builds
+    what the first turns would otherwise wait for: each catalog's basket completer (the co-purchase graph
+    is trained once and cached). The planner's LLM loads on the first plan, or in ``warm_up`` (the app
+    calls it in the background once it serves).
+    """
     import os
 
-    from kit.bundled_catalogs import CATALOGS, open_catalog
+    from kit.bundled_catalogs import CATALOGS
     from kit.clip.encoder import ItemEncoder
     from kit.llm.factory import load_chat_model
 
-    item_encoder = ItemEncoder.from_pretrained(encoder)
-    searches = {}
-    for name in catalogs or CATALOGS:
-        catalog = open_catalog(name)
-        searches[catalog.name] = CatalogSearch.build(catalog, item_encoder)
+    with _phase(f"item encoder {encoder}"):
+        item_encoder = ItemEncoder.from_pretrained(encoder)
+    searches = {name: catalog_search(name, item_encoder) for name in catalogs or CATALOGS}
     configured = llm or os.environ.get("KIT_LLM")
     router = load_chat_model(configured) if (route_with_llm if route_with_llm is not None else bool(configured)) else None
-    return Assistant(searches, planner_llm=lambda: router or load_chat_model(configured), router_llm=router)
+    helper = Assistant({s.catalog.name: s for s in searches.values()},
+                       planner_llm=lambda: router or load_chat_model(configured), router_llm=router)
+    if prepare:
+        for name in helper.searches:
+            prepare_completion(helper, name)
+    return helper
 
 
-__all__ = ["Assistant", "ProductCard", "Reply", "build_assistant", "default_completion"]
+def catalog_search(catalog, encoder) -> CatalogSearch:
+    """A catalog (a bundled name, a file path or a loaded ``Catalog``) embedded and indexed, logged as a phase."""
+    from kit.bundled_catalogs import open_catalog
+
+    with _phase(f"catalog {getattr(catalog, 'name', catalog)}") as note:
+        catalog = catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
+        search = CatalogSearch.build(catalog, encoder)
+        note(f"{len(catalog)} items")
+    return search
+
+
+def prepare_completion(helper: Assistant, name: str) -> None:
+    with _phase(f"basket completion for {name}") as note:
+        note(helper.completer(name).source)
+
+
+class _phase:
+    """Logs 'NAME ready in S s (NOTE)' when the block ends: the one line per phase a quiet console shows."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.notes = name, []
+
+    def __enter__(self):
+        self.started = time.perf_counter()
+        return self.notes.append
+
+    def __exit__(self, kind, error, trace) -> None:
+        if kind is None:
+            extra = f" ({'; '.join(self.notes)})" if self.notes else ""
+            log.info("%s ready in %.1f s%s", self.name, time.perf_counter() - self.started, extra)
+
+
+__all__ = ["Assistant", "ProductCard", "Reply", "build_assistant", "catalog_search", "default_completion",
+           "prepare_completion"]

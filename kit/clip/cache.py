@@ -3,14 +3,20 @@
 Vectors are stored in shards: each finished batch becomes one ``.npz`` file, written to a temporary
 name and renamed into place, so an interrupted run leaves only whole shards and the next run embeds
 only what is missing (or what changed: the key is the sha256 of the image bytes or the text).
+A shard that cannot be read back (truncated, zero bytes, keys and vectors of different lengths) is
+removed with a warning and its vectors are computed again; temporary files left by a killed run are
+cleaned up once they are an hour old (a younger one may belong to a run still writing).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
+import time
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -18,6 +24,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kit.config import kit_home
+
+log = logging.getLogger(__name__)
+STALE_TMP_SECONDS = 3600
 
 
 def content_key(content: bytes | str) -> str:
@@ -41,8 +50,21 @@ class EmbeddingCache:
         if self._vectors is None:
             self._vectors = {}
             for shard in sorted(self.folder.glob("*.npz")):
-                with np.load(shard) as data:
-                    self._vectors.update(zip(data["keys"].tolist(), data["vectors"]))
+                try:
+                    with np.load(shard) as data:
+                        keys, vectors = data["keys"].tolist(), data["vectors"]
+                    if len(keys) != len(vectors) or vectors.ndim != 2:
+                        raise ValueError(f"{len(keys)} keys but vectors of shape {vectors.shape}")
+                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
+                    log.warning("removed the unreadable cache shard %s (%s); its vectors will be computed again",
+                                shard, error)
+                    shard.unlink(missing_ok=True)
+                    continue
+                self._vectors.update(zip(keys, vectors))
+            now = time.time()
+            for stray in self.folder.glob("*.tmp"):  # left by a run that was killed mid-write
+                if now - stray.stat().st_mtime > STALE_TMP_SECONDS:
+                    stray.unlink(missing_ok=True)
         return self._vectors
 
     def __contains__(self, key: str) -> bool:

@@ -39,12 +39,12 @@ class CatalogEmbeddings:
         return fused / np.linalg.norm(fused, axis=1, keepdims=True).clip(min=1e-12)
 
 
-def embed_catalog(catalog: Catalog, encoder: ItemEncoder, batch_size: int = 32) -> CatalogEmbeddings:
+def embed_catalog(catalog: Catalog, encoder: ItemEncoder, batch_size: int = 8) -> CatalogEmbeddings:
     from kit.clip.lit import item_text
 
     texts = [item_text(item) for item in catalog]
     text_cache = EmbeddingCache(f"{encoder.fingerprint}/text")
-    text = text_cache.embed([content_key(t) for t in texts], texts, encoder.encode_texts, 128, "item texts")
+    text = text_cache.embed([content_key(t) for t in texts], texts, encoder.encode_item_texts, 512, "item texts")
 
     image_cache = EmbeddingCache(f"{encoder.fingerprint}/image")
     image = np.zeros_like(text)
@@ -62,12 +62,12 @@ def embed_catalog(catalog: Catalog, encoder: ItemEncoder, batch_size: int = 32) 
             skipped.append((item.id, f"cannot read {item.image}: {exc}"))
 
     def encode(batch: list) -> np.ndarray:  # a bad image fails its chunk; the chunk then goes one by one
-        return encoder.encode_images(batch, batch_size, on_error="raise").vectors
+        return encoder.encode_image_files(batch, batch_size)
 
     for start in range(0, len(rows), 512):  # chunks, so one bad image costs only its own chunk
         chunk = slice(start, start + 512)
         try:
-            vectors = image_cache.embed(keys[chunk], paths[chunk], encode, batch_size, "item images")
+            vectors = image_cache.embed(keys[chunk], paths[chunk], encode, 256, "item images")
             image[rows[chunk]] = vectors
             has_image[rows[chunk]] = True
         except BadInput:

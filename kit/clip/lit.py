@@ -42,8 +42,8 @@ from kit.registry import REGISTRY, ModelRegistry
 
 log = logging.getLogger(__name__)
 CONFIG_TEMPLATE = Path(__file__).parent / "model_configs" / "shopkit-lit.json"
-IMAGE_TRUNK_KEY = "shopkit-lit-trunk/efficientnet-lite0-avgpool"
-TEXT_TRUNK_KEY = "shopkit-lit-trunk/minilm-meanpool"
+IMAGE_TRUNK_KEY = REGISTRY.get("shopkit-lit").source["frozen_image_trunk"]  # the app reads the same cache
+TEXT_TRUNK_KEY = REGISTRY.get("shopkit-lit").source["frozen_text_trunk"]
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
 
@@ -106,26 +106,65 @@ def create_untrained(folder: Path, registry: ModelRegistry = REGISTRY):
 
 
 # -- frozen trunk features, cached ---------------------------------------------------------------
+@torch.inference_mode()
+def image_trunk_features(model, preprocess, paths: list[Path], batch_size: int = 8, shard_size: int = 256) -> np.ndarray:
+    """Pooled 1280-d efficientnet features of each image (cached by file content, shared with the app).
+
+    The trunk runs on batches of 8 in channels-last layout: on 2 CPU cores about 75 photos/s against 14
+    photos/s for batches of 64 in the default layout (measured; a small batch stays in the CPU's cache).
+    Every ``shard_size`` photos become one cache shard (the resume point of a killed run).
+    """
+    trunk = model.visual.trunk
+    parameter = next(trunk.parameters())
+
+    def encode(shard: list[Path]) -> np.ndarray:
+        out = []
+        for start in range(0, len(shard), batch_size):
+            pixels = torch.stack([preprocess(load_image(p)) for p in shard[start:start + batch_size]])
+            pixels = pixels.to(parameter.device, parameter.dtype).contiguous(memory_format=torch.channels_last)
+            out.append(trunk(pixels).float().cpu().numpy())
+        return np.concatenate(out)
+
+    return EmbeddingCache(IMAGE_TRUNK_KEY).embed([file_key(p) for p in paths], paths, encode, shard_size,
+                                                 "image features")
+
+
 @torch.no_grad()
-def image_trunk_features(model, preprocess, paths: list[Path], batch_size: int = 64) -> np.ndarray:
-    """Pooled 1280-d efficientnet features of each image (cached by file content)."""
-    def encode(batch: list[Path]) -> np.ndarray:
-        pixels = torch.stack([preprocess(load_image(p)) for p in batch])
-        return model.visual.trunk(pixels).numpy()
+def tokenize_to_longest(tokenizer, texts: list[str]) -> torch.Tensor:
+    """open_clip's tokenizer, padded only to the longest text of ``texts`` (not to the context length).
 
-    return EmbeddingCache(IMAGE_TRUNK_KEY).embed([file_key(p) for p in paths], paths, encode, batch_size, "image features")
+    The MiniLM tower masks pad tokens (mean pooling over the attention mask), so the result is the same
+    as with full padding while a short product title costs a fraction of the compute.
+    """
+    hf = getattr(tokenizer, "tokenizer", None)
+    if hf is None or not hasattr(tokenizer, "clean_fn"):
+        return tokenizer(texts)
+    limit = tokenizer.context_length
+    longest = max(len(hf(tokenizer.clean_fn(t), truncation=True, max_length=limit).input_ids) for t in texts)
+    return tokenizer(texts, context_length=min(limit, longest))
 
 
-@torch.no_grad()
-def text_trunk_features(model, tokenizer, texts: list[str], batch_size: int = 128) -> np.ndarray:
-    """Mean-pooled 384-d MiniLM features of each text (cached by text)."""
-    def encode(batch: list[str]) -> np.ndarray:
-        tokens = tokenizer(batch)
-        mask = (tokens != model.text.config.pad_token_id).long()
-        out = model.text.transformer(input_ids=tokens, attention_mask=mask)
-        return model.text.pooler(out, mask).numpy()
+@torch.inference_mode()
+def text_trunk_features(model, tokenizer, texts: list[str], batch_size: int = 32, shard_size: int = 512) -> np.ndarray:
+    """Mean-pooled 384-d MiniLM features of each text (cached by text, shared with the app).
 
-    return EmbeddingCache(TEXT_TRUNK_KEY).embed([content_key(t) for t in texts], texts, encode, batch_size, "text features")
+    Each shard is sorted by length and cut into batches padded to their longest text, so short titles
+    are not padded to the 96-token context (about 3x faster on the fashion titles, measured).
+    """
+    def encode(shard: list[str]) -> np.ndarray:
+        order = sorted(range(len(shard)), key=lambda i: len(shard[i]))
+        out = np.zeros((len(shard), model.text.config.hidden_size), np.float32)
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            tokens = tokenize_to_longest(tokenizer, [shard[i] for i in rows])
+            mask = (tokens != model.text.config.pad_token_id).long()
+            hidden = model.text.transformer(input_ids=tokens.to(model.text.transformer.device), attention_mask=mask.to(
+                model.text.transformer.device))
+            out[rows] = model.text.pooler(hidden, mask.to(model.text.transformer.device)).float().cpu().numpy()
+        return out
+
+    return EmbeddingCache(TEXT_TRUNK_KEY).embed([content_key(t) for t in texts], texts, encode, shard_size,
+                                                "text features")
 
 
 # -- the data ---------------------------------------------------------------------------------------
@@ -229,7 +268,7 @@ def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig
         if score > best_score:
             best_score, history.best_epoch = score, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items() if "head" in k or "proj" in k or k == "logit_scale"}
-        log.info("epoch %d loss %.4f val %.4f", epoch, history.losses[-1], score)
+        log.debug("epoch %d loss %.4f val %.4f", epoch, history.losses[-1], score)
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     return history

@@ -16,6 +16,7 @@ items without a price.
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -74,12 +75,16 @@ class CatalogSearch:
     def load(cls, folder: str | Path, catalog: Catalog, encoder: ItemEncoder) -> "CatalogSearch":
         """Load what :meth:`save` wrote; refuses embeddings made by another encoder or for another catalog."""
         folder = Path(folder)
-        meta = json.loads((folder / "search.json").read_text())
-        if meta["encoder"] != encoder.fingerprint:
-            raise BadInput(f"{folder} was built with encoder {meta['encoder']}, not {encoder.fingerprint}; rebuild it")
-        with np.load(folder / "embeddings.npz") as data:
-            embeddings = CatalogEmbeddings(data["ids"].tolist(), data["text"], data["image"], data["has_image"])
-        index = ExactIndex.load(folder / "index.npy") if meta["index"] == "exact" else HNSWIndex.load(folder / "index.faiss")
+        try:
+            meta = json.loads((folder / "search.json").read_text())
+            if meta["encoder"] != encoder.fingerprint:
+                raise BadInput(f"{folder} was built with encoder {meta['encoder']}, not {encoder.fingerprint}; rebuild it")
+            with np.load(folder / "embeddings.npz") as data:
+                embeddings = CatalogEmbeddings(data["ids"].tolist(), data["text"], data["image"], data["has_image"])
+            index = ExactIndex.load(folder / "index.npy") if meta["index"] == "exact" else HNSWIndex.load(folder / "index.faiss")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
+            raise BadInput(f"the saved search in {folder} is missing or corrupt ({error}); rebuild it with "
+                           "CatalogSearch.build(...).save(folder)") from error
         return cls(catalog, encoder, embeddings, meta["item_mode"], index=index)
 
     # -- filters -------------------------------------------------------------------------------------
@@ -98,23 +103,34 @@ class CatalogSearch:
     def _check_query(query: str) -> str:
         if not isinstance(query, str) or not query.strip():
             raise BadInput("the search query is empty; type what you are looking for")
+        if not any(c.isalnum() for c in query):
+            raise BadInput(f"the search query {query[:40]!r} has no letters or digits; type what you are looking for")
         return query.strip()
+
+    @staticmethod
+    def _check_k(k: int) -> int:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise BadInput(f"k (how many results) must be a whole number of at least 1, got {k!r}")
+        return int(k)
 
     # -- searches ------------------------------------------------------------------------------------
     def text(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
              max_price: float | None = None) -> list[SearchResult]:
+        k = self._check_k(k)
         vector = self.encoder.encode_texts([self._check_query(query)])
         scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price))
         return self._results(positions[0], scores[0])
 
     def image(self, image: ImageInput, k: int = 10, category: str | None = None, min_price: float | None = None,
               max_price: float | None = None) -> list[SearchResult]:
+        k = self._check_k(k)
         vector = self.encoder.encode_image(image)[None]
         scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price))
         return self._results(positions[0], scores[0])
 
     def bm25(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
              max_price: float | None = None) -> list[SearchResult]:
+        k = self._check_k(k)
         scores = self.keywords.scores(self._check_query(query))
         allowed = self._allowed(category, min_price, max_price)
         if allowed is not None:
@@ -125,6 +141,7 @@ class CatalogSearch:
     def hybrid(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
                max_price: float | None = None, depth: int = 100, rrf_k: int = 60) -> list[SearchResult]:
         """BM25 and dense rankings (each ``depth`` deep) fused by reciprocal rank fusion."""
+        k = self._check_k(k)
         filters = {"category": category, "min_price": min_price, "max_price": max_price}
         dense = [r.id for r in self.text(query, depth, **filters)]
         keyword = [r.id for r in self.bm25(query, depth, **filters) if r.score > 0]

@@ -46,7 +46,7 @@ def grocery_image_retrieval(encoder: ItemEncoder, split: str = "test", product_m
     photos = grocery_photos(split)[:limit]
     cache = EmbeddingCache(f"{encoder.fingerprint}/image")  # the same cache embed_catalog uses
     paths = [p.path for p in photos]
-    vectors = cache.embed([file_key(p) for p in paths], paths, lambda batch: encoder.encode_images(batch, on_error="raise").vectors, 32, "photos")
+    vectors = cache.embed([file_key(p) for p in paths], paths, encoder.encode_image_files, 256, "photos")
     truth = np.array([catalog.ids.index(p.item_id) for p in photos])
     return {**_topk_accuracy(vectors @ products.T, truth), "n": len(truth), "products": product_mode}
 

@@ -55,13 +55,21 @@ def load_audio(audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
     if isinstance(audio, np.ndarray):
         if sample_rate is None:
             raise BadInput("a numpy audio array needs its sample_rate")
+        if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer)) or not 1000 <= sample_rate <= 384_000:
+            raise BadInput(f"sample_rate must be a whole number of Hz from 1000 to 384000, got {sample_rate!r}")
+        if not (np.issubdtype(audio.dtype, np.integer) or np.issubdtype(audio.dtype, np.floating)):
+            raise BadInput(f"an audio array must hold integers or floats, not {audio.dtype}")
+        if audio.ndim not in (1, 2) or audio.size == 0:
+            raise BadInput(f"audio array must be 1-D or 2-D and not empty, got shape {audio.shape}")
         data = audio.astype(np.float32)
         if data.ndim == 2:  # (samples, channels) or (channels, samples): average the short axis
             data = data.mean(axis=1 if data.shape[1] < data.shape[0] else 0)
-        if data.ndim != 1:
-            raise BadInput(f"audio array must be 1-D or 2-D, got shape {audio.shape}")
+        if not np.isfinite(data).all():
+            raise BadInput("the audio array holds NaN or infinite values")
         if np.issubdtype(audio.dtype, np.integer):
             data = data / float(np.iinfo(audio.dtype).max)
+        elif np.abs(data).max() > 1.0:  # floats on an integer scale: bring the peak to 1
+            data = data / np.abs(data).max()
         return _resample(data, int(sample_rate))
     if isinstance(audio, (str, Path)):
         path = Path(audio)
@@ -74,19 +82,24 @@ def load_audio(audio: AudioInput, sample_rate: int | None = None) -> np.ndarray:
         raise BadInput(f"unsupported audio input of type {type(audio).__name__}")
     if not raw:
         raise BadInput("the audio is empty (0 bytes)")
-    try:
-        import soundfile as sf
+    import soundfile as sf
 
+    try:
         data, rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True)
+        if data.size == 0:
+            raise BadInput("the audio file holds no samples")
         return _resample(data.mean(axis=1), int(rate))
-    except Exception:  # not a format libsndfile knows: try ffmpeg (PyAV) before giving up
-        pass
-    try:
-        from faster_whisper.audio import decode_audio
+    except (sf.SoundFileError, RuntimeError, ValueError) as first:  # not a format libsndfile knows: try ffmpeg
+        libsndfile_says = str(first)
+    from faster_whisper.audio import decode_audio
 
-        return decode_audio(io.BytesIO(raw), sampling_rate=SAMPLE_RATE).astype(np.float32)
-    except Exception as exc:
-        raise BadInput(f"not a readable audio file: {exc}") from exc
+    try:
+        samples = decode_audio(io.BytesIO(raw), sampling_rate=SAMPLE_RATE).astype(np.float32)
+    except Exception as exc:  # noqa: BLE001 (PyAV raises its own error family for every container and codec)
+        raise BadInput(f"not a readable audio file: {exc} (libsndfile: {libsndfile_says})") from exc
+    if samples.size == 0:
+        raise BadInput("not a readable audio file: no samples could be decoded")
+    return samples
 
 
 def trim_silence(samples: np.ndarray, frame: int = 480) -> tuple[np.ndarray, float]:

@@ -21,9 +21,14 @@ log = logging.getLogger(__name__)
 
 def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
           registry: ModelRegistry = REGISTRY) -> tuple[np.ndarray, int]:
-    """Synthesize ``text``; returns (float32 samples, sample rate) and writes a WAV when ``out`` is given."""
-    if not text or not text.strip():
-        raise BadInput("nothing to say: the text is empty")
+    """Synthesize ``text``; returns (float32 samples, sample rate) and writes a WAV when ``out`` is given.
+
+    Text without a letter or digit (empty, emoji only, punctuation) is refused rather than spoken as
+    silence; ``out`` must be in an existing folder; the text is never read as a program option."""
+    if not isinstance(text, str) or not any(c.isalnum() for c in text):
+        raise BadInput(f"nothing to say: {str(text)[:40]!r} has no words (letters or digits)")
+    if out is not None and not Path(out).parent.is_dir():
+        raise BadInput(f"cannot write {out}: the folder {Path(out).parent} does not exist")
     if voice == "hibari":
         try:
             from hibari import Hibari
@@ -37,6 +42,8 @@ def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
         audio, rate = _espeak(text)
     else:
         raise KitError(f"unknown voice {voice!r}; voices: hibari, espeak-ng")
+    if len(audio) < rate // 20:
+        raise BadInput(f"the {voice} voice produced no sound for {text[:40]!r}")
     if out is not None:
         import soundfile as sf
 
@@ -48,7 +55,8 @@ def _espeak(text: str) -> tuple[np.ndarray, int]:
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise ModelNotAvailable("espeak-ng is not installed; install it with `apt-get install espeak-ng`")
-    wav = subprocess.run([binary, "--stdout", text], check=True, capture_output=True, timeout=60).stdout
+    wav = subprocess.run([binary, "--stdout", "--stdin"], input=text.encode("utf-8"), check=True,  # stdin: never an option
+                         capture_output=True, timeout=60).stdout
     import soundfile as sf
 
     audio, rate = sf.read(io.BytesIO(wav), dtype="float32")
