@@ -201,7 +201,12 @@ class AssistantApp:
 
     # -- rendering -----------------------------------------------------------------------------------
     def _state(self, state: dict | None, catalog: str | None) -> ConversationState:
-        return ConversationState.model_validate(state) if state else self.assistant.new_state(catalog)
+        """The conversation so far; a new one when there is none or when ``catalog`` names another catalog
+        (the dropdown resets the state itself; an API caller switches by naming the catalog)."""
+        current = ConversationState.model_validate(state) if state else None
+        if current is not None and (catalog is None or current.catalog == catalog):
+            return current
+        return ConversationState(catalog=catalog) if catalog else self.assistant.new_state()
 
     def _outputs(self, history: list, state: ConversationState, reply: Reply | None, audio: str | None = None):
         cards = [(c.image, f"{c.title} · {c.reason}" + (f" · {c.score:.3f}" if c.score is not None else ""))

@@ -27,8 +27,10 @@ def configure_logging(verbose: bool = False, log_file: str | None = None) -> Non
     """
     root = logging.getLogger()
     for handler in list(root.handlers):
-        root.removeHandler(handler)
+        if getattr(handler, "kit_console", False):  # ours from an earlier call; others' handlers stay
+            root.removeHandler(handler)
     console = logging.StreamHandler(sys.stderr)
+    console.kit_console = True
     console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
     console.setLevel(logging.DEBUG if verbose else logging.INFO)
     console.addFilter(lambda record: verbose or record.name.startswith("kit") or record.levelno >= logging.ERROR)
@@ -36,6 +38,7 @@ def configure_logging(verbose: bool = False, log_file: str | None = None) -> Non
     root.setLevel(logging.DEBUG if verbose or log_file else logging.INFO)
     if log_file:
         to_file = logging.FileHandler(log_file)
+        to_file.kit_console = True
         to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(to_file)
     for name in NOISY_LIBRARIES:
@@ -155,8 +158,9 @@ def _search_engine(catalog: str, model: str, images_dir: str | None = None):
 def cmd_search(args: argparse.Namespace) -> int:
     if args.k < 1:
         raise BadInput(f"--k must be at least 1, got {args.k}")
-    if not args.image and not args.query.strip():
-        raise BadInput("give a query (python -m kit search \"green apples\") or --image PATH")
+    if not args.image and not any(c.isalnum() for c in args.query):
+        raise BadInput(f"give a query with words (python -m kit search \"green apples\") or --image PATH; "
+                       f"got {args.query[:40]!r}")
     engine = _search_engine(args.catalog, args.model, args.images_dir)
     filters = {"category": args.category, "min_price": args.min_price, "max_price": args.max_price}
     if args.image:

@@ -500,3 +500,45 @@ def test_bad_input(case: Case, tmp_path):
     else:
         result = case.run(tmp_path)
         assert case.outcome.check(result), (case.outcome.what, result)
+
+
+# -- downloads with the network down (pytest-socket blocks everything but loopback) ---------------------------
+def online(run: Callable[[Path], object]) -> Callable[[Path], object]:
+    """Run with downloads allowed (KIT_OFFLINE unset) into a private KIT_HOME; the network is still down."""
+    def wrapped(tmp: Path):
+        saved = {k: os.environ.get(k) for k in ("KIT_OFFLINE", "KIT_HOME")}
+        os.environ["KIT_OFFLINE"], os.environ["KIT_HOME"] = "0", str(tmp / "home")
+        try:
+            return run(tmp)
+        finally:
+            for key, value in saved.items():
+                os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    return wrapped
+
+
+def leftovers(tmp: Path) -> list[Path]:
+    return [p for p in (tmp / "home").rglob("*") if p.is_file() or p.name.startswith(".")]
+
+
+DOWNLOAD_CASES = [
+    Case("cli", "fetch a model with the network down", online(lambda tmp: (cli("fetch", "whisper-base")(tmp), leftovers(tmp))),
+         Answer(lambda r: r[0][0] == 2 and "could not download" in r[0][2] and r[1] == [], "one line, nothing left behind")),
+    Case("cli", "fetch a dataset with the network down",
+         online(lambda tmp: (cli("data", "--fetch", "youshu")(tmp), leftovers(tmp))),
+         Answer(lambda r: r[0][0] == 2 and "could not download" in r[0][2] and r[1] == [], "one line, nothing left behind")),
+    Case("cli", "search for control characters only", cli("search", "\x00\x00\x00"), fails(2, "query with words")),
+]
+CASES += DOWNLOAD_CASES
+
+
+@pytest.mark.slow
+def test_a_16_bit_copy_of_a_shelf_photo_finds_what_its_8_bit_twin_finds(grocery_search, tmp_path):
+    from kit.bundled_catalogs import grocery_photos
+
+    for shelf in grocery_photos("test")[:400:40]:  # ten shelf photos of different products
+        grey = np.asarray(Image.open(shelf.path).convert("L"))
+        eight, sixteen = tmp_path / "8.png", tmp_path / "16.png"
+        Image.fromarray(grey).save(eight)
+        Image.fromarray(grey.astype(np.uint16) * 257).save(sixteen)  # the same picture on the 16-bit scale
+        assert Image.open(sixteen).mode.startswith("I")
+        assert [r.id for r in grocery_search.image(sixteen, k=3)] == [r.id for r in grocery_search.image(eight, k=3)]

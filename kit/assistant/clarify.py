@@ -2,8 +2,9 @@
 
 Two checks, in order:
 1. the request has no word that names a kind of product (only 'something', 'a gift', 'anything good?');
-2. none of its words occurs in the catalog's *names* (titles, categories, attribute values; not the long
-   descriptions, whose everyday words such as 'all' or 'table' match anything) and the closest item in
+2. none of its words (or a close spelling of one: 'yogurt') occurs in the catalog's *names* (titles,
+   categories, attribute values; not the long descriptions, whose everyday words such as 'all' or
+   'table' match anything) and the closest item in
    embedding space is not close either (``min_dense``): another language, a typo, a product the shop
    does not sell, or text that is not a request at all.
 Measured on tests/data/odd_utterances.jsonl (docs/benchmarks.md): how many vague requests get a question,
@@ -13,6 +14,7 @@ and how many clear ones wrongly do.
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from functools import cached_property
 
 from kit.search.bm25 import fold_plurals
@@ -46,6 +48,16 @@ class Clarifier:
             found.update(words(" ".join([item.title, item.category, *short])))
         return frozenset(found)
 
+    def knows(self, word: str) -> bool:
+        """The word, or a close spelling of it ('yogurt' for 'yoghurt'), is in the catalog's names."""
+        if word in self.names or (word.endswith("oe") and word[:-1] in self.names):  # Harman folds 'potatoes' to 'potatoe'
+            return True
+        return len(word) >= 5 and bool(get_close_matches(word, self.sorted_names, n=1, cutoff=0.85))
+
+    @cached_property
+    def sorted_names(self) -> list[str]:
+        return sorted(self.names)
+
     def examples(self, n: int = 6) -> str:
         return ", ".join(name for name, _ in self.search.catalog.categories().most_common(n) if name)
 
@@ -55,8 +67,8 @@ class Clarifier:
         if not content:
             return (f"What kind of product are you looking for? In {catalog} there are for example: "
                     f"{self.examples()}. Tell me a product, a colour or an occasion.")
-        if any(w in self.names or (w.endswith("oe") and w[:-1] in self.names) for w in content):
-            return None  # ('potatoes' folds to 'potatoe', Harman's rule; the title says 'Potato')
+        if any(self.knows(w) for w in content):
+            return None
         best = self.search.text(query, k=1)
         if best and best[0].score >= self.min_dense:
             return None

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 import time
 import uuid
-import zipfile
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -24,6 +21,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from kit.config import kit_home
+from kit.files import load_npz, save_npz
 
 log = logging.getLogger(__name__)
 STALE_TMP_SECONDS = 3600
@@ -50,14 +48,13 @@ class EmbeddingCache:
         if self._vectors is None:
             self._vectors = {}
             for shard in sorted(self.folder.glob("*.npz")):
-                try:
-                    with np.load(shard) as data:
-                        keys, vectors = data["keys"].tolist(), data["vectors"]
-                    if len(keys) != len(vectors) or vectors.ndim != 2:
-                        raise ValueError(f"{len(keys)} keys but vectors of shape {vectors.shape}")
-                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-                    log.warning("removed the unreadable cache shard %s (%s); its vectors will be computed again",
-                                shard, error)
+                data = load_npz(shard, "keys", "vectors")  # None: unreadable, removed, computed again
+                if data is None:
+                    continue
+                keys, vectors = data["keys"].tolist(), data["vectors"]
+                if len(keys) != len(vectors) or vectors.ndim != 2:
+                    log.warning("removed the cache shard %s: %d keys but vectors of shape %s; they will be computed "
+                                "again", shard, len(keys), vectors.shape)
                     shard.unlink(missing_ok=True)
                     continue
                 self._vectors.update(zip(keys, vectors))
@@ -83,11 +80,8 @@ class EmbeddingCache:
             raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors: refusing to write a misaligned shard")
         if len(keys) == 0:
             return
-        self.folder.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, keys=np.asarray(keys), vectors=np.asarray(vectors, dtype=np.float32))
-        os.replace(tmp, self.folder / f"{uuid.uuid4().hex}.npz")
+        save_npz(self.folder / f"{uuid.uuid4().hex}.npz", keys=np.asarray(keys),
+                 vectors=np.asarray(vectors, dtype=np.float32))
         self._load().update(zip(keys, np.asarray(vectors, dtype=np.float32)))
 
     def embed(self, keys: Sequence[str], inputs: Sequence, encode: Callable[[list], np.ndarray],

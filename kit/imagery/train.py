@@ -28,6 +28,7 @@ from kit.bundled_catalogs import grocery_photos, open_catalog
 from kit.clip.towers import load_text_encoder
 from kit.config import kit_home
 from kit.errors import BadInput
+from kit.files import load_npz, save_npz
 from kit.images import load_image
 from kit.imagery.pixel_pipeline import TextConditionedPixelPipeline, tiny_unet
 from kit.imagery.prompts import product_text
@@ -68,14 +69,14 @@ def load_training_data(config: DiffusionTrainConfig) -> TrainingData:
     if config.max_images:
         pairs = pairs[: config.max_images]
     cache = kit_home() / "imagery" / f"{config.catalog}_{config.resolution}px_{len(pairs)}.npz"
-    if cache.exists():
-        pixels = np.load(cache)["pixels"]
+    cached = load_npz(cache, "pixels")  # None when missing or corrupt (then rebuilt)
+    if cached is not None and len(cached["pixels"]) == len(pairs):
+        pixels = cached["pixels"]
     else:
         size = (config.resolution, config.resolution)
         pixels = np.stack([np.asarray(load_image(path).convert("RGB").resize(size)) for path, _ in
                            tqdm(pairs, desc="resizing photos", unit="photo")]).transpose(0, 3, 1, 2)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, pixels=pixels)
+        save_npz(cache, pixels=pixels)
     texts = [product_text(item) for _, item in pairs]
     unique = sorted(set(texts))
     vectors = dict(zip(unique, load_text_encoder("minilm").encode(unique)))

@@ -16,7 +16,6 @@ items without a price.
 from __future__ import annotations
 
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +26,7 @@ from kit.catalog import Catalog, Item
 from kit.clip.embed import CatalogEmbeddings, embed_catalog
 from kit.clip.encoder import ItemEncoder
 from kit.errors import BadInput
+from kit.files import READ_ERRORS, save_npz
 from kit.images import ImageInput
 from kit.search.bm25 import BM25Index
 from kit.search.fusion import reciprocal_rank_fusion
@@ -65,7 +65,7 @@ class CatalogSearch:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         e = self.embeddings
-        np.savez(folder / "embeddings.npz", ids=np.asarray(e.ids), text=e.text, image=e.image, has_image=e.has_image)
+        save_npz(folder / "embeddings.npz", ids=np.asarray(e.ids), text=e.text, image=e.image, has_image=e.has_image)
         self.index.save(folder / ("index.npy" if self.index.kind == "exact" else "index.faiss"))
         (folder / "search.json").write_text(json.dumps({"encoder": self.encoder.fingerprint, "item_mode": self.item_mode,
                                                         "index": self.index.kind, "catalog": self.catalog.name}))
@@ -82,7 +82,7 @@ class CatalogSearch:
             with np.load(folder / "embeddings.npz") as data:
                 embeddings = CatalogEmbeddings(data["ids"].tolist(), data["text"], data["image"], data["has_image"])
             index = ExactIndex.load(folder / "index.npy") if meta["index"] == "exact" else HNSWIndex.load(folder / "index.faiss")
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, RuntimeError) as error:
+        except (*READ_ERRORS, RuntimeError) as error:
             raise BadInput(f"the saved search in {folder} is missing or corrupt ({error}); rebuild it with "
                            "CatalogSearch.build(...).save(folder)") from error
         return cls(catalog, encoder, embeddings, meta["item_mode"], index=index)

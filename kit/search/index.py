@@ -6,6 +6,7 @@ search up to ``EXACT_LIMIT`` vectors (a 10k x 256 matrix product takes about a m
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Protocol
 
@@ -41,7 +42,10 @@ class ExactIndex:
         return np.take_along_axis(scores, top, 1), top
 
     def save(self, path: Path) -> None:
-        np.save(Path(path), self.vectors)
+        tmp = Path(path).with_name(Path(path).name + ".tmp")
+        with open(tmp, "wb") as out:
+            np.save(out, self.vectors)
+        os.replace(tmp, path)  # never a half-written index under the real name
 
     @classmethod
     def load(cls, path: Path) -> "ExactIndex":
@@ -79,7 +83,9 @@ class HNSWIndex:
     def save(self, path: Path) -> None:
         import faiss
 
-        faiss.write_index(self.index, str(path))
+        tmp = Path(path).with_name(Path(path).name + ".tmp")
+        faiss.write_index(self.index, str(tmp))
+        os.replace(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> "HNSWIndex":
