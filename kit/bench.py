@@ -64,7 +64,7 @@ def item_understanding(quick: bool = False) -> str:
     photos = [item.image for item in open_catalog("fashion_products").items[:64 if quick else 256]]
     encoder.encode_images(photos[:8])
     start = time.perf_counter()
-    encoder.encode_images(photos, batch_size=32)
+    encoder.encode_images(photos)  # the encoder's default: batches of 8, channels-last
     images_per_second = len(photos) / (time.perf_counter() - start)
 
     trained_on = "grocery train photos + iconic images, fashion train split" + (" (500 items)" if quick else "")
@@ -99,7 +99,7 @@ def item_understanding(quick: bool = False) -> str:
         "",
         "### Speed on this CPU",
         _table(["what", "value"], [
-            ["image embedding throughput (decode + preprocess + both heads, batch 32)", f"{images_per_second:.1f} images/s"],
+            ["image embedding throughput (decode + preprocess + full image tower, default batch 8, channels-last)", f"{images_per_second:.1f} images/s"],
             ["dense text query over 9,583 items, p50 / p99", f"{latency['text']['p50_ms']:.1f} / {latency['text']['p99_ms']:.1f} ms"],
             ["hybrid text query, p50 / p99", f"{latency['hybrid']['p50_ms']:.1f} / {latency['hybrid']['p99_ms']:.1f} ms"],
             ["BM25 query, p50 / p99", f"{latency['bm25']['p50_ms']:.1f} / {latency['bm25']['p99_ms']:.1f} ms"],
@@ -293,25 +293,34 @@ def imagery(quick: bool = False) -> str:
 def basket_completion(helper, baskets: int = 1000) -> list[list]:
     """HitRate@10 of a held-out purchase on Amazon Scientific: the graph model vs the embedding heuristics."""
     from kit.assistant.completion import EmbeddingCompletion
+    from kit.bundled_catalogs import CATALOG_TABLE
     from kit.bundles.copurchase import held_out_baskets, hit_rate
-    from kit.sequences import load_amazon_scientific
 
     graph = helper.completer("amazon_scientific")
-    data = load_amazon_scientific()
-    test = held_out_baskets(data, n=baskets, seed=0)
-    search = helper.searches["amazon_scientific"]
-    rankers = {
-        f"{graph.model.name} (the assistant's default)": lambda b, k: [s.item for s in graph.model.complete(b, k)]
-        if not all(graph.model.is_cold(i) for i in b) else [p for p, _, _ in graph.fallback.rank(b, k)],
-        "co-purchase counts (no training)": lambda b, k: list(np.argsort(
-            -np.asarray(graph.model.copurchases[b].sum(0)).ravel() - np.isin(np.arange(len(data.texts)), b) * 1e9,
-            kind="stable")[:k]),
-        "embedding centroid, other categories (the old default; cold fallback)": lambda b, k: [
-            p for p, _, _ in graph.fallback.rank(b, k)],
-        "embedding centroid, any category": lambda b, k: [p for p, _, _ in EmbeddingCompletion(search, False).rank(b, k)],
-        "popularity": lambda b, k: [i for i in np.argsort(-graph.model.degree, kind="stable") if i not in b][:k],
-    }
-    cold = sum(all(graph.model.is_cold(i) for i in b) for b, _ in test)
+    model, fallback = graph.model, graph.fallback
+    any_category = EmbeddingCompletion(helper.searches["amazon_scientific"], other_categories=False)
+    test = held_out_baskets(CATALOG_TABLE["amazon_scientific"].sequences(), n=baskets, seed=0)
+
+    def embedding(completer):
+        return lambda basket, k: [p for p, _, _ in completer.rank(basket, k)]
+
+    def graph_model(basket, k):  # what the assistant does: the graph, or the embeddings for a cold basket
+        if all(model.is_cold(i) for i in basket):
+            return embedding(fallback)(basket, k)
+        return [s.item for s in model.complete(basket, k)]
+
+    def counts(basket, k):  # shoppers who bought each item together with the basket, no training
+        together = np.asarray(model.copurchases[basket].sum(0)).ravel().astype(float)
+        together[basket] = -np.inf
+        return list(np.argsort(-together, kind="stable")[:k])
+
+    def popularity(basket, k):
+        return [i for i in np.argsort(-model.degree, kind="stable") if i not in basket][:k]
+
+    rankers = {f"{model.name} (the assistant's default)": graph_model, "co-purchase counts (no training)": counts,
+               "embedding centroid, other categories (the old default; cold fallback)": embedding(fallback),
+               "embedding centroid, any category": embedding(any_category), "popularity": popularity}
+    cold = sum(all(model.is_cold(i) for i in b) for b, _ in test)
     return [[name, round(hit_rate(rank, test, 10), 4), len(test), cold] for name, rank in rankers.items()]
 
 

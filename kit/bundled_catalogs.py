@@ -28,6 +28,7 @@ from kit.catalog import Catalog, Item, LoadReport, RowIssue, load_catalog
 from kit.datasets import resolve_dataset
 from kit.errors import BadInput, CatalogError, UnknownDataset
 from kit.images import image_size
+from kit.sequences import SequenceData, load_amazon_scientific
 
 SPLITS = ("train", "val", "test")
 
@@ -150,30 +151,18 @@ def load_fashion_products(strict: bool = False) -> Catalog:
 
 def load_amazon_scientific_catalog(strict: bool = False) -> Catalog:
     """Amazon Scientific items as a text-only catalog, in item-index order (``items[i]`` is sequence item i)."""
-    root = resolve_dataset("amazon_scientific").path
-    report = LoadReport(source=str(root / "Scientific.text"))
-    asin_of: dict[int, str] = {}
-    for number, row in enumerate((root / "Scientific.item2index").read_text(encoding="utf-8").splitlines(), start=1):
-        asin, _, index = row.partition("\t")
-        if not index.strip().isdigit():
-            raise CatalogError(f"{root / 'Scientific.item2index'} line {number}: expected 'ASIN<TAB>index'")
-        asin_of[int(index)] = asin.strip()
-    texts: dict[str, str] = {}
-    lines = (root / "Scientific.text").read_text(encoding="utf-8").splitlines()[1:]  # RecBole header first
-    for line in lines:
-        asin, _, text = line.partition("\t")
-        texts[asin.strip()] = " ".join(text.split())
+    data = load_amazon_scientific()  # checks every line of the files, with its number
+    report = LoadReport(source=str(resolve_dataset("amazon_scientific").path / "Scientific.text"))
     items = []
-    for index in range(len(asin_of)):
+    for index, (asin, text) in enumerate(zip(data.item_ids, data.texts)):
         report.rows_read += 1
-        asin = asin_of.get(index)
-        if asin is None or asin not in texts:
+        if not text:
             if strict:
-                raise CatalogError(f"item index {index} has no ASIN or no text")
+                raise CatalogError(f"item {asin} (index {index}) has no text")
             report.issues.append(RowIssue(index + 1, asin, "missing_text", "no text for this item; not a catalog item"))
             continue
-        title, category, brand = _scientific_fields(texts[asin])
-        items.append(Item(id=asin, title=title, description=texts[asin], category=category,
+        title, category, brand = _scientific_fields(text)
+        items.append(Item(id=asin, title=title, description=text, category=category,
                           attributes={"brand": brand, "index": index} if brand else {"index": index}))
         report.items_loaded += 1
     return Catalog(items, name="amazon_scientific", report=report)
@@ -197,7 +186,7 @@ class CatalogSpec:
     description: str
     load: Callable[[bool], Catalog]
     has_photos: bool
-    sequences: str | None = None  # the dataset whose purchase sequences give this catalog a co-purchase graph
+    sequences: Callable[[], SequenceData] | None = None  # purchase sequences whose item i is the catalog's item i
 
 
 CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
@@ -206,7 +195,7 @@ CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
     CatalogSpec("fashion_products", "9,583 Myntra fashion listings with photos and labelled attributes",
                 load_fashion_products, has_photos=True),
     CatalogSpec("amazon_scientific", "4,385 Amazon Industrial & Scientific products, text only, with real "
-                "co-purchase sequences", load_amazon_scientific_catalog, has_photos=False, sequences="amazon_scientific"),
+                "co-purchase sequences", load_amazon_scientific_catalog, has_photos=False, sequences=load_amazon_scientific),
 )}
 CATALOGS = tuple(CATALOG_TABLE)  # the names, in the order the CLI and the app list them
 PHOTO_CATALOGS = tuple(name for name, spec in CATALOG_TABLE.items() if spec.has_photos)

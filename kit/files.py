@@ -7,6 +7,8 @@ import logging
 import os
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -15,18 +17,27 @@ log = logging.getLogger(__name__)
 READ_ERRORS = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
-def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
-    """``np.savez`` to a temporary name in the same folder, then an atomic rename."""
+@contextmanager
+def written_atomically(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` to write to; renamed onto ``path`` when the block succeeds, deleted
+    when it fails. Readers never see a half-written file under the real name."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    tmp = Path(name)
     try:
-        with os.fdopen(handle, "wb") as out:
-            np.savez(out, **arrays)
+        yield tmp
         os.replace(tmp, path)
     finally:
-        Path(tmp).unlink(missing_ok=True)
-    return path
+        tmp.unlink(missing_ok=True)
+
+
+def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
+    """``np.savez`` through :func:`written_atomically`."""
+    with written_atomically(path) as tmp, open(tmp, "wb") as out:
+        np.savez(out, **arrays)
+    return Path(path)
 
 
 def load_npz(path: str | Path, *names: str) -> dict[str, np.ndarray] | None:
@@ -44,4 +55,4 @@ def load_npz(path: str | Path, *names: str) -> dict[str, np.ndarray] | None:
         return None
 
 
-__all__ = ["READ_ERRORS", "load_npz", "save_npz"]
+__all__ = ["READ_ERRORS", "load_npz", "save_npz", "written_atomically"]

@@ -29,6 +29,7 @@ class NextItemExample:
 class SequenceData:
     texts: list[str]
     splits: dict[str, list[NextItemExample]] = field(default_factory=dict)
+    item_ids: list[str] = field(default_factory=list)  # the dataset's own id of item i (Amazon: the ASIN)
 
     @property
     def num_items(self) -> int:
@@ -63,7 +64,10 @@ def load_amazon_scientific(root: str | Path | None = None) -> SequenceData:
         if len(row) < 2 or row[0] not in index:
             raise CatalogError(f"{root / 'Scientific.text'} line {number}: unknown item or no text")
         texts[index[row[0]]] = " ".join(row[1].split())
-    data = SequenceData(texts)
+    item_ids = [""] * len(index)
+    for asin, position in index.items():
+        item_ids[position] = asin
+    data = SequenceData(texts, item_ids=item_ids)
     for split in SPLITS:
         path = root / f"Scientific.{split}.inter"
         examples = []

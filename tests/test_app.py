@@ -58,6 +58,12 @@ def server(app):
     demo.close()
 
 
+def message_text(message: dict) -> str:
+    """A chat message's text (gradio 6 sends content over HTTP as a list of typed parts)."""
+    content = message["content"]
+    return content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+
+
 def test_the_module_exposes_an_importable_demo():
     import gradio as gr
 
@@ -136,9 +142,7 @@ def test_every_api_name_over_http(server, grocery_search):
     image, caption = client.predict("lemon", "on a table", 3, api_name="/generate_image")
     assert Path(image).is_file() and "AI-generated" in caption and caption.endswith("on a table")
     history, *_ = client.predict(api_name="/quick_help")
-    content = history[-1]["content"]  # gradio 6 sends message content as a list of typed parts
-    text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
-    assert text.startswith("I can")
+    assert message_text(history[-1]).startswith("I can")
     assert "shopkit-lit" in client.predict(api_name="/models")
 
 
@@ -164,8 +168,7 @@ def test_only_product_photos_are_served_and_bad_uploads_get_a_message(server, ap
         (tmp_path / name).write_bytes(data)
         history, cards, *_ = client.predict("", handle_file(str(tmp_path / name)), None, [], "grocery_store",
                                             api_name="/send")
-        content = history[-1]["content"]
-        text = content if isinstance(content, str) else " ".join(part.get("text", "") for part in content)
+        text = message_text(history[-1])
         assert text.startswith("Sorry") and name in text and cards == []
 
 

@@ -16,6 +16,7 @@ import struct
 import time
 import zlib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Callable
 
@@ -26,9 +27,6 @@ from PIL import Image
 from kit.catalog import load_catalog
 from kit.errors import BadInput, CatalogError, KitError
 from kit.images import load_image
-
-GROCERY_PHOTO = None  # set lazily: a real product photo from the mirror
-
 
 @dataclass(frozen=True)
 class Refused:
@@ -50,13 +48,12 @@ class Case:
     outcome: Refused | Answer
 
 
+@cache
 def photo() -> Path:
+    """A real product photo from the mirror."""
     from kit.bundled_catalogs import open_catalog
 
-    global GROCERY_PHOTO
-    if GROCERY_PHOTO is None:
-        GROCERY_PHOTO = open_catalog("grocery_store")["Granny-Smith"].image
-    return GROCERY_PHOTO
+    return open_catalog("grocery_store")["Granny-Smith"].image
 
 
 # -- catalog files ---------------------------------------------------------------------------------------------

@@ -214,9 +214,8 @@ def default_completion(search: CatalogSearch):
         return fallback
     from kit.bundles.copurchase import trained_completer
     from kit.config import models_dir
-    from kit.sequences import load_amazon_scientific
 
-    model = trained_completer(load_amazon_scientific(), models_dir() / "copurchase" / f"{spec.sequences}-lightgcn.safetensors")
+    model = trained_completer(spec.sequences(), models_dir() / "copurchase" / f"{spec.name}-lightgcn.safetensors")
     return GraphCompletion(model, search.catalog, fallback)
 
 

@@ -41,6 +41,7 @@ from torch_geometric.utils import to_torch_csr_tensor, to_undirected
 from tqdm.auto import tqdm
 
 from kit.errors import BadInput, KitError
+from kit.files import written_atomically
 from kit.sequences import SequenceData
 
 
@@ -170,14 +171,11 @@ class CoPurchaseCompleter(torch.nn.Module):
         """safetensors with the graph's size and the training settings in its metadata; written, then renamed."""
         from safetensors.torch import save_file
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
         meta = {"num_users": str(self.num_users), "num_items": str(self.num_items), "seconds": f"{seconds:.1f}",
                 "config": json.dumps(asdict(config))}
-        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp), metadata=meta)
-        tmp.replace(path)  # never a half-written checkpoint under the real name
-        return path
+        with written_atomically(path) as tmp:
+            save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(tmp), metadata=meta)
+        return Path(path)
 
     def load(self, path: str | Path) -> "CoPurchaseCompleter":
         from safetensors import SafetensorError, safe_open

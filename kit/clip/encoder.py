@@ -101,10 +101,7 @@ class ItemEncoder:
     @torch.no_grad()
     def encode_texts(self, texts: Sequence[str], batch_size: int = 128) -> np.ndarray:
         """L2-normalized text embeddings, (len(texts), D). An empty text is refused."""
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                raise BadInput(f"text {i} is empty; a query needs at least one word")
+        texts = _checked(texts)
         out = []
         for start in range(0, len(texts), batch_size):
             tokens = self._tokenize(texts[start:start + batch_size]).to(self.device)
@@ -123,14 +120,8 @@ class ItemEncoder:
             return self.encode_texts(texts)
         from kit.clip.lit import text_trunk_features
 
-        texts = list(texts)
-        for i, text in enumerate(texts):
-            if not isinstance(text, str) or not text.strip():
-                raise BadInput(f"text {i} is empty; a query needs at least one word")
-        features = torch.from_numpy(text_trunk_features(self.model, self.tokenizer, texts))
-        with torch.inference_mode():
-            projected = self.model.text.proj(features.to(self.device, self.dtype))
-            return torch.nn.functional.normalize(projected.float(), dim=-1).cpu().numpy()
+        texts = _checked(texts)
+        return self._project(self.model.text.proj, text_trunk_features(self.model, self.tokenizer, texts))
 
     def encode_image_files(self, paths: Sequence[Path], batch_size: int = 8) -> np.ndarray:
         """Embeddings of image files, rows aligned with ``paths``; an unreadable file raises BadInput.
@@ -142,10 +133,14 @@ class ItemEncoder:
             return self.encode_images(list(paths), batch_size, on_error="raise").vectors
         from kit.clip.lit import image_trunk_features
 
-        features = torch.from_numpy(image_trunk_features(self.model, self.preprocess, list(paths), batch_size))
-        with torch.inference_mode():
-            head = self.model.visual.head(features.to(self.device, self.dtype))
-            return torch.nn.functional.normalize(head.float(), dim=-1).cpu().numpy()
+        return self._project(self.model.visual.head,
+                             image_trunk_features(self.model, self.preprocess, list(paths), batch_size))
+
+    @torch.inference_mode()
+    def _project(self, head: torch.nn.Module, features: np.ndarray) -> np.ndarray:
+        """A tower's head over its cached trunk features, L2-normalized (what the full tower computes)."""
+        out = head(torch.from_numpy(features).to(self.device, self.dtype))
+        return torch.nn.functional.normalize(out.float(), dim=-1).cpu().numpy()
 
     @torch.no_grad()
     def encode_images(self, images: Sequence[ImageInput], batch_size: int = 8,
@@ -180,6 +175,14 @@ class ItemEncoder:
     def _encode_pixels(self, pixels: list[torch.Tensor]) -> np.ndarray:
         batch = torch.stack(pixels).to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
         return self.model.encode_image(batch, normalize=True).float().cpu().numpy()
+
+
+def _checked(texts: Sequence[str]) -> list[str]:
+    texts = list(texts)
+    for i, text in enumerate(texts):
+        if not isinstance(text, str) or not text.strip():
+            raise BadInput(f"text {i} is empty; a query needs at least one word")
+    return texts
 
 
 def _repair_local_paths(folder: Path, registry: ModelRegistry) -> None:

@@ -6,11 +6,12 @@ search up to ``EXACT_LIMIT`` vectors (a 10k x 256 matrix product takes about a m
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+
+from kit.files import written_atomically
 
 EXACT_LIMIT = 50_000
 
@@ -42,10 +43,8 @@ class ExactIndex:
         return np.take_along_axis(scores, top, 1), top
 
     def save(self, path: Path) -> None:
-        tmp = Path(path).with_name(Path(path).name + ".tmp")
-        with open(tmp, "wb") as out:
+        with written_atomically(path) as tmp, open(tmp, "wb") as out:
             np.save(out, self.vectors)
-        os.replace(tmp, path)  # never a half-written index under the real name
 
     @classmethod
     def load(cls, path: Path) -> "ExactIndex":
@@ -83,9 +82,8 @@ class HNSWIndex:
     def save(self, path: Path) -> None:
         import faiss
 
-        tmp = Path(path).with_name(Path(path).name + ".tmp")
-        faiss.write_index(self.index, str(tmp))
-        os.replace(tmp, path)
+        with written_atomically(path) as tmp:
+            faiss.write_index(self.index, str(tmp))
 
     @classmethod
     def load(cls, path: Path) -> "HNSWIndex":
