@@ -311,7 +311,7 @@ if __name__ == "__main__":
     import argparse
     import time
 
-    from kit.cli import configure_logging
+    from kit.logs import configure_logging
 
     options = argparse.ArgumentParser(description="the ShopKit assistant in the browser")
     options.add_argument("-v", "--verbose", action="store_true", help="every library's log lines on the console")

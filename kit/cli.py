@@ -12,47 +12,10 @@ from typing import Any
 
 from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS
 from kit.errors import BadInput, KitError
+from kit.logs import configure_logging
 
 log = logging.getLogger("kit")
 CATALOG_HELP = f"a bundled catalog ({', '.join(CATALOGS)}) or the path of a .csv/.jsonl/.parquet catalog file"
-NOISY_LIBRARIES = ("transformers", "open_clip", "timm", "sentence_transformers", "httpx", "bm25s", "faster_whisper",
-                   "diffusers", "urllib3", "PIL", "matplotlib")
-
-
-def configure_logging(verbose: bool = False, log_file: str | None = None) -> None:
-    """A quiet console: one line per phase from the kit, warnings from others only with ``verbose``.
-
-    The libraries the kit builds on log pages of INFO and load reports ("UNEXPECTED keys" for the parts
-    of a pretrained tower the kit does not use); those go to ``log_file`` (everything, DEBUG) when given.
-    """
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "kit_console", False):  # ours from an earlier call; others' handlers stay
-            root.removeHandler(handler)
-    console = logging.StreamHandler(sys.stderr)
-    console.kit_console = True
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
-    console.setLevel(logging.DEBUG if verbose else logging.INFO)
-    console.addFilter(lambda record: verbose or record.name.startswith("kit") or record.levelno >= logging.ERROR)
-    root.addHandler(console)
-    root.setLevel(logging.DEBUG if verbose or log_file else logging.INFO)
-    if log_file:
-        to_file = logging.FileHandler(log_file)
-        to_file.kit_console = True
-        to_file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(to_file)
-    for name in NOISY_LIBRARIES:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
-    logging.captureWarnings(True)  # library deprecation warnings become log records ('py.warnings'): file only
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_info() if verbose else hf_logging.set_verbosity_error()
-    hf_logging.disable_default_handler()  # records reach the root handlers above instead
-    hf_logging.enable_propagation()
-    if not verbose:
-        hf_logging.disable_progress_bar()  # 'Loading weights' bars for every tower load
-
-
 def print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns))
@@ -130,6 +93,30 @@ def ensure_default_encoder() -> None:
         write_model_card(folder)
         log.info("shopkit-lit trained in %.0f s (grocery val top-1 %.3f), saved to %s", time.perf_counter() - started,
                  metrics["grocery_val_top1"] or 0.0, folder)
+
+
+# What the notebooks, the app and the workshop load: datasets first (training needs them), then models.
+PREPARED_DATASETS = ("grocery_store", "fashion_products", "youshu", "amazon_scientific")
+PREPARED_MODELS = ("efficientnet-lite0", "minilm", "shopkit-lit", "smollm2-135m-instruct", "whisper-tiny.en", "hibari")
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    """Make sure every dataset and model the notebooks load is in place, training shopkit-lit once if needed.
+
+    The notebooks' kernel reads $KIT_HOME (default ~/.cache/shopkit), which is not the tests' cache, so
+    `make lab` and `make workshop-check` run this first; a second run only checks.
+    """
+    from kit.datasets import resolve_dataset
+    from kit.registry import REGISTRY
+
+    for name in PREPARED_DATASETS:
+        resolved = resolve_dataset(name)  # offline and missing: DatasetNotAvailable with the fetch command
+        print(f"dataset {name:18} ready ({resolved.origin})")
+    ensure_default_encoder()
+    for name in PREPARED_MODELS:
+        resolved = REGISTRY.resolve(name)  # missing: ModelNotAvailable naming how to get it
+        print(f"model   {name:22} ready ({resolved.origin})")
+    return 0
 
 
 def cmd_train_lit(args: argparse.Namespace) -> int:
@@ -381,6 +368,9 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--fetch", metavar="NAME", help="download a dataset into the cache (needs the network)")
     data.add_argument("--json", action="store_true")
     data.set_defaults(func=cmd_data)
+
+    prepare = sub.add_parser("prepare", help="check the datasets and models the notebooks load; train shopkit-lit once")
+    prepare.set_defaults(func=cmd_prepare)
 
     demo = sub.add_parser("demo", help="build what the assistant needs (catalogs, models) and check it with real turns")
     demo.set_defaults(func=cmd_demo)

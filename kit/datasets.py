@@ -96,8 +96,8 @@ def resolve_dataset(name: str, download: bool = True) -> ResolvedDataset:
         return ResolvedDataset(spec, download_dataset(name), "download")
     raise DatasetNotAvailable(
         f"dataset {name!r} was not found. Looked in: {'; '.join(looked)}; download skipped "
-        f"(KIT_OFFLINE is set). Point KIT_DATA at a copy, or run `python -m kit data --fetch {name}` "
-        f"on a networked machine."
+        f"(KIT_OFFLINE is set). Point KIT_DATA at a copy, or download it once on a networked machine with "
+        f"`KIT_OFFLINE=0 python -m kit data --fetch {name}`."
     )
 
 
@@ -127,7 +127,8 @@ def download_dataset(name: str) -> Path:
     """Fetch a dataset from its public source into the cache; nothing is kept unless it verifies."""
     spec = get_dataset_spec(name)
     if is_offline():
-        raise DatasetNotAvailable(f"cannot download {name!r}: KIT_OFFLINE is set.")
+        raise DatasetNotAvailable(f"cannot download {name!r}: KIT_OFFLINE is set (the Makefile sets it); on a "
+                                  f"networked machine run `KIT_OFFLINE=0 python -m kit data --fetch {name}`.")
     target = data_cache_dir() / name
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{name}-"))

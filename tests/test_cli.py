@@ -34,6 +34,24 @@ def test_data_lists_the_datasets(capsys):
     assert all(row["status"].startswith("available") for row in rows.values())
 
 
+def test_prepare_checks_what_the_notebooks_load(lit_encoder, capsys):
+    assert main(["prepare"]) == 0
+    out = capsys.readouterr().out
+    assert "dataset youshu" in out and "model   shopkit-lit" in out and "not" not in out
+
+
+def test_prepare_without_the_data_names_the_fetch_command(monkeypatch, tmp_path, capsys):
+    import kit.datasets
+
+    monkeypatch.setattr(kit.datasets, "shared_data_dirs", lambda: [])
+    monkeypatch.setenv("KIT_DATA", str(tmp_path))
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("KIT_OFFLINE", "1")
+    assert main(["prepare"]) == 2
+    err = capsys.readouterr().err
+    assert "grocery_store" in err and "KIT_OFFLINE=0 python -m kit data --fetch grocery_store" in err
+
+
 def test_python_dash_m_kit_runs_as_a_program():
     result = subprocess.run([sys.executable, "-m", "kit", "models", "--kind", "text"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr

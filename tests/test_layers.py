@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 KIT = Path(__file__).resolve().parents[1] / "kit"
-BOTTOM = {"registry", "catalog", "eval", "config", "errors", "files", "images", "datasets", "bundled_catalogs",
+BOTTOM = {"registry", "catalog", "eval", "config", "errors", "files", "logs", "images", "datasets", "bundled_catalogs",
           "sequences"}
 CAPABILITIES = {"clip", "bundles", "llm", "speech", "imagery"}
 ALLOWED = {  # layer -> kit top-level modules it may import

@@ -1,58 +1,131 @@
-"""Notebooks run top to bottom with their fast parameters, and their recorded results make sense.
+"""The notebooks are lessons: jupytext sources, executed copies that match them, and numbers that make sense.
 
 Like Microsoft Recommenders' notebook tests: execute, then read the numbers the notebook printed in its
-``results`` cell, so a notebook that silently produces nonsense fails.
+``results`` cell, so a notebook that silently produces nonsense fails. The table of lessons and the
+runner live in tools/notebooks.py (what `make notebooks` and `make workshop-check` run).
 """
 
+import importlib.util
 import json
+import os
 import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-EXPECTATIONS = {  # notebook -> check of its RESULTS_JSON
-    "01_item_understanding.ipynb": lambda r: r["n"] > 0 and r["grocery_top5"] > 0.7 and r["grocery_top1"] > 0.4,
-    "02_bundle_recommendation.ipynb": lambda r: r["crosscbr"] > 0.1 and r["popularity"] > 0.1
-    and r["cold_crosscbr"] > r["cold_lightgcn"],
-    "00_quick_start.ipynb": lambda r: r["hits"] == 4 and r["photo_top1"] == "Granny-Smith" and r["plan_steps"] >= 1,
-    "06_end_to_end_assistant.ipynb": lambda r: r["turns"] == 8 and r["tools"][:4] == ["search", "item_info", "add", "complete"]
-    and r["tools"][6:] == ["image_search", "search"],
-    "03_llm_planning.ipynb": lambda r: r["all_in_catalog"] and r["steps"] >= 1 and r["calls"] >= 1,
-    "04_llm4rec_paradigms.ipynb": lambda r: r["rows"] == 7 and abs(r["position_sum"] - 1) < 1e-6 and r["metrics_ok"],
-    "05_speech_and_imagery.ipynb": lambda r: r["wer"] < 0.3 and r["last_loss"] < r["first_loss"] and r["labelled"],
-}
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("lesson_runner", ROOT / "tools" / "notebooks.py")
+runner = sys.modules.setdefault("lesson_runner", importlib.util.module_from_spec(_spec))
+_spec.loader.exec_module(runner)
+LESSONS = {lesson.stem: lesson for lesson in runner.LESSONS}
 
 
-def notebooks():
-    return sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+def test_every_notebook_is_in_the_lesson_table_and_paired():
+    sources = {p.stem for p in runner.NOTEBOOKS.glob("*.py")}
+    executed = {p.stem for p in runner.NOTEBOOKS.glob("*.ipynb")}
+    assert sources == set(LESSONS), "a notebook source without a row in tools/notebooks.py LESSONS (or the reverse)"
+    assert executed == sources, "every .py lesson has its executed .ipynb next to it (make notebooks)"
+    readme = (runner.NOTEBOOKS / "README.md").read_text()
+    workshop = (ROOT / "docs" / "workshop.md").read_text()
+    for stem, lesson in LESSONS.items():
+        assert stem in readme and stem in workshop
+        assert lesson.expected in workshop, "the guide's expected-outputs table shows the tests' floors"
 
 
-@pytest.mark.parametrize("name", notebooks())
-def test_notebook_follows_the_house_layout(name):
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    cells = nb.cells
-    assert cells[0].cell_type == "markdown" and cells[0].source.startswith("# ") and "Learning goals" in cells[0].source
+@pytest.mark.parametrize("stem", sorted(LESSONS))
+def test_notebook_is_a_lesson(stem):
+    cells = runner.read_source(LESSONS[stem]).cells
+    text = [c.source for c in cells if c.cell_type == "markdown"]
+    first = cells[0].source
+    assert first.startswith("# ") and "Learning goals" in first and "**Data:**" in first
     assert sum("parameters" in c.metadata.get("tags", []) for c in cells) == 1
-    headings = [c.source.splitlines()[0] for c in cells if c.cell_type == "markdown"]
+    headings = [t.splitlines()[0] for t in text]
     assert any(h.startswith("## 0 ") for h in headings) and any(h.startswith("## 1 ") for h in headings)
     assert any(h.startswith("## References") for h in headings)
-    assert any("solution" in c.metadata.get("tags", []) and c.metadata.get("jupyter", {}).get("source_hidden") for c in cells)
-    assert any("results" in c.metadata.get("tags", []) for c in cells)
-    assert any("plt." in c.source for c in cells if c.cell_type == "code"), "every notebook has at least one plot"
-    assert all(not c.get("outputs") for c in cells if c.cell_type == "code"), "commit notebooks with outputs stripped"
+    assert sum("What you should see" in t for t in text) >= 3, "say what the learner should see after a step"
+    assert any("Predict before you run" in t for t in text) or any("Predict first" in t for t in text)
+    code = [c for c in cells if c.cell_type == "code"]
+    assert any("plt." in c.source for c in code), "every notebook has at least one plot"
+    assert not any(re.search(r"^\s*(def|class) ", c.source, re.M) for c in code), "logic belongs in kit/, not here"
+    assert "results" in cells[-1].metadata.get("tags", []) and cells[-1].cell_type == "code", "results cell last"
+    # The exercise: an empty "your turn" cell, then the solution as collapsed markdown (never run by Run All).
+    solution_at = [i for i, c in enumerate(cells) if "solution" in c.metadata.get("tags", [])]
+    assert solution_at and all(cells[i].cell_type == "markdown" and "<details>" in cells[i].source for i in solution_at)
+    assert all(cells[i - 1].cell_type == "code" and cells[i - 1].source.startswith("# Your turn") for i in solution_at)
+    assert runner.solutions(runner.read_source(LESSONS[stem])), "the solution holds a ```python block"
+
+
+@pytest.mark.parametrize("stem", sorted(LESSONS))
+def test_executed_copy_matches_its_source_and_shows_results(stem):
+    lesson = LESSONS[stem]
+    source = runner.read_source(lesson)
+    executed = nbformat.read(lesson.executed, as_version=4)
+    assert [(c.cell_type, c.source) for c in executed.cells] == [(c.cell_type, c.source) for c in source.cells], \
+        f"{lesson.executed.name} and {lesson.source.name} are out of sync: run `jupytext --sync` or `make notebooks`"
+    recorded = executed.metadata.get("shopkit", {})
+    assert recorded.get("code_digest") == runner.code_digest(source), f"outputs are from older code: `make notebooks`"
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert all(counts) and counts == sorted(counts), "every code cell ran, top to bottom"
+    outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert any("image/png" in o.get("data", {}) for o in outputs), "the plots are in the executed copy"
+    assert lesson.check(runner.recorded_results(executed)), lesson.expected
 
 
 @pytest.mark.notebooks
 @pytest.mark.slow
-@pytest.mark.parametrize("name", notebooks())
-def test_notebook_runs_and_records_sane_results(name, lit_encoder):
-    from nbclient import NotebookClient
+@pytest.mark.parametrize("stem", sorted(LESSONS))
+def test_notebook_runs_with_its_solutions_and_records_sane_results(stem, lit_encoder):
+    lesson = LESSONS[stem]
+    nb = runner.read_source(lesson)
+    runner.execute(nb, with_solutions=True)
+    assert lesson.check(runner.recorded_results(nb)), lesson.expected
 
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    results_cell = next(c for c in nb.cells if "results" in c.metadata.get("tags", []))
-    text = "".join(o.get("text", "") for o in results_cell.outputs)
-    results = json.loads(re.search(r"RESULTS_JSON (.*)", text).group(1))
-    assert EXPECTATIONS[name](results), results
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str, token: str):
+    request = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
+@pytest.mark.slow
+def test_make_lab_serves_the_notebooks_with_the_shopkit_kernel(lit_encoder):
+    """`make lab` as a learner runs it (headless): the server answers, the kernel is there, .py opens as a notebook."""
+    port, token = _free_port(), secrets.token_hex(8)
+    server = subprocess.Popen(["make", "-s", "lab", f"LAB_PORT={port}", f"LAB_ARGS=--no-browser --IdentityProvider.token={token}"],
+                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        base, specs = f"http://127.0.0.1:{port}", None
+        for _ in range(240):
+            if server.poll() is not None:
+                pytest.fail(f"make lab stopped: {server.stdout.read()[-2000:]}")
+            try:
+                specs = _get_json(f"{base}/api/kernelspecs", token)
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert specs is not None, "the lab server never answered"
+        assert "shopkit" in specs["kernelspecs"]
+        assert specs["kernelspecs"]["shopkit"]["spec"]["display_name"] == "Python (ShopKit)"
+        listing = {item["name"] for item in _get_json(f"{base}/api/contents/", token)["content"]}
+        assert {f"{stem}.ipynb" for stem in LESSONS} <= listing
+        opened = _get_json(f"{base}/api/contents/00_quick_start.py?type=notebook&content=1", token)
+        assert opened["type"] == "notebook" and opened["content"]["metadata"]["kernelspec"]["name"] == "shopkit"
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)

@@ -1,0 +1,162 @@
+"""Run the lessons: execute each notebook's jupytext source in the ``shopkit`` kernel and check its numbers.
+
+    python tools/notebooks.py              # make workshop-check: run every lesson, print times and checks
+    python tools/notebooks.py --write      # make notebooks: also save the executed .ipynb (outputs, plots)
+    python tools/notebooks.py 03_llm_planning --write
+
+The ``.py`` (percent format) is the source; the ``.ipynb`` next to it is the executed copy a learner opens
+first. Each executed copy records the digest of the code it ran, so the tests notice when the source moved
+on without it. ``LESSONS`` is the one table of notebooks: the runner, the tests, notebooks/README.md and
+the workshop guide read it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+KERNEL = "shopkit"
+SOLUTION = re.compile(r"```python\n(.*?)```", re.S)
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in a kernel's traceback
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """One notebook: what it teaches, the data it needs, and the floor its recorded results must clear."""
+
+    stem: str
+    teaches: str
+    data: tuple[str, ...]
+    check: Callable[[dict], bool]
+    expected: str  # the check in words, for the teacher's table of expected outputs
+
+    @property
+    def source(self) -> Path:
+        return NOTEBOOKS / f"{self.stem}.py"
+
+    @property
+    def executed(self) -> Path:
+        return NOTEBOOKS / f"{self.stem}.ipynb"
+
+
+LESSONS = (
+    Lesson("00_quick_start", "search by text and photo, a grounded plan, what goes with a basket", ("grocery_store",),
+           lambda r: r["hits"] == 4 and r["photo_top1"] == "Granny-Smith" and r["plan_steps"] >= 1,
+           "4 hits for 'green apples'; the Granny Smith photo finds Granny-Smith first; a plan with >= 1 step"),
+    Lesson("01_item_understanding", "train a CLIP-style aligner (LiT), zero-shot labels, dense/BM25/hybrid search",
+           ("grocery_store", "fashion_products"),
+           lambda r: r["n"] > 0 and r["grocery_top5"] > 0.7 and r["grocery_top1"] > 0.4,
+           "grocery photo -> product top-1 > 0.4 and top-5 > 0.7 on the test photos"),
+    Lesson("02_bundle_recommendation", "LightGCN and CrossCBR on the Youshu graph, completion, cold bundles", ("youshu",),
+           lambda r: r["crosscbr"] > 0.1 and r["popularity"] > 0.1 and r["cold_crosscbr"] > r["cold_lightgcn"],
+           "Recall@20 > 0.1 for CrossCBR and popularity; on cold bundles CrossCBR beats LightGCN"),
+    Lesson("03_llm_planning", "structured output, a plan grounded in the catalog, steering, the trace",
+           ("grocery_store",),
+           lambda r: r["all_in_catalog"] and r["steps"] >= 1 and r["calls"] >= 1,
+           "every basket item is a catalog item; >= 1 step; >= 1 model call in the trace"),
+    Lesson("04_llm4rec_paradigms", "four ways to use an LLM for recommendation, position and popularity bias",
+           ("amazon_scientific",),
+           lambda r: r["rows"] == 7 and abs(r["position_sum"] - 1) < 1e-6 and r["metrics_ok"],
+           "7 rows (4 paradigms + baselines), position shares sum to 1, every MRR in [0, 1]"),
+    Lesson("05_speech_and_imagery", "whisper and its word error rate, a voice, a small diffusion model, labels",
+           ("grocery_store",),
+           lambda r: r["wer"] < 0.3 and r["last_loss"] < r["first_loss"] and r["labelled"],
+           "WER < 0.3 on the spoken request; diffusion loss goes down; generated files carry the label"),
+    Lesson("06_end_to_end_assistant", "the assistant turn by turn: text, photo, voice, state and trace",
+           ("grocery_store",),
+           lambda r: r["turns"] == 8 and r["tools"][:4] == ["search", "item_info", "add", "complete"]
+           and r["tools"][6:] == ["image_search", "search"],
+           "8 turns; tools search, item_info, add, complete ... image_search, search"),
+)
+
+
+def read_source(lesson: Lesson):
+    import jupytext
+
+    return jupytext.read(lesson.source)
+
+
+def code_digest(nb) -> str:
+    """What an executed copy was produced from: the code cells, in order."""
+    code = "\0".join(c.source for c in nb.cells if c.cell_type == "code")
+    return hashlib.sha256(code.encode("utf-8")).hexdigest()[:16]
+
+
+def recorded_results(nb) -> dict:
+    """The numbers the ``results`` cell printed (``RESULTS_JSON {...}``)."""
+    cell = next(c for c in nb.cells if "results" in c.metadata.get("tags", []))
+    text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+    found = re.search(r"RESULTS_JSON (.*)", text)
+    if not found:
+        raise ValueError("the results cell printed no RESULTS_JSON line")
+    return json.loads(found.group(1))
+
+
+def solutions(nb) -> list[str]:
+    """The code of the collapsed solutions (markdown cells tagged ``solution``, never run by Run All)."""
+    return [code for c in nb.cells if "solution" in c.metadata.get("tags", []) for code in SOLUTION.findall(c.source)]
+
+
+def execute(nb, with_solutions: bool = False, timeout: int = 900) -> float:
+    """Run ``nb`` in place in the shopkit kernel from notebooks/; returns the seconds it took."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    if with_solutions:
+        nb.cells.extend(nbformat.v4.new_code_cell(code) for code in solutions(nb))
+    started = time.perf_counter()
+    NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    return time.perf_counter() - started
+
+
+def write_executed(lesson: Lesson, nb, seconds: float) -> None:
+    """Save the executed copy; progress bars collapse to their last state (as JupyterLab shows them)."""
+    import jupytext
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+
+    CoalesceStreamsPreprocessor().preprocess(nb, {})
+    nb.metadata["shopkit"] = {"code_digest": code_digest(nb), "run_seconds": round(seconds)}
+    jupytext.write(nb, lesson.executed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="notebook stems (default: all)")
+    parser.add_argument("--write", action="store_true", help="save the executed notebooks next to their sources")
+    args = parser.parse_args(argv)
+    chosen = [lesson for lesson in LESSONS if not args.names or lesson.stem in args.names]
+    unknown = set(args.names) - {lesson.stem for lesson in LESSONS}
+    if unknown:
+        parser.error(f"unknown notebooks {sorted(unknown)}; choose from {[lesson.stem for lesson in LESSONS]}")
+    failed, total = [], 0.0
+    print(f"{'notebook':28} {'seconds':>7}  result")
+    for lesson in chosen:
+        nb = read_source(lesson)
+        try:
+            seconds = execute(nb)
+            ok = lesson.check(recorded_results(nb))
+        except Exception as error:  # noqa: BLE001 - a runner reports every notebook, then fails once
+            message = ANSI.sub("", str(error)).strip()[-600:]
+            print(f"{lesson.stem:28} {'-':>7}  FAILED: {type(error).__name__}: {message}")
+            failed.append(lesson.stem)
+            continue
+        total += seconds
+        print(f"{lesson.stem:28} {seconds:7.0f}  {'ok' if ok else 'UNEXPECTED: ' + lesson.expected}", flush=True)
+        if not ok:
+            failed.append(lesson.stem)
+        elif args.write:
+            write_executed(lesson, nb, seconds)
+    print(f"{'total':28} {total:7.0f}  {len(chosen) - len(failed)}/{len(chosen)} as expected")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
