@@ -146,7 +146,9 @@ for row, index in enumerate(picked):
 # ## 5 Search: text, image and hybrid
 # Three ways in: a text query against the product embeddings (dense), keywords (BM25), and their fusion by
 # reciprocal rank (hybrid); a photo query uses the image tower. Dense search understands "something sweet",
-# keywords nail exact names, and hybrid is the kit's default because it rarely does worse than either.
+# keywords nail exact names. Hybrid, the kit's default, weighs BM25 by how the query is written: in the
+# catalog's own label words ("navy blue tshirts") BM25 leads, in a shopper's own words ("something to keep my
+# neck warm") the embeddings do; filters the query states ("for men", "black") apply to both.
 
 # %%
 search = CatalogSearch.build(grocery, encoder)

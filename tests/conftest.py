@@ -90,6 +90,13 @@ def grocery_search(grocery, lit_encoder):
 
 
 @pytest.fixture(scope="session")
+def fashion_search(fashion, lit_encoder):
+    from kit.search import CatalogSearch
+
+    return CatalogSearch.build(fashion, lit_encoder)
+
+
+@pytest.fixture(scope="session")
 def youshu():
     from kit.bundles.data import load_bundles
 

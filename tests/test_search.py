@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -65,6 +66,51 @@ def test_rrf_by_hand():
     assert fused[0][1] == pytest.approx(1 / 62 + 1 / 61)
 
 
+def test_weighted_rrf_drops_a_list_at_zero_and_lets_a_heavy_list_lead():
+    dense, keyword = ["a", "b", "c"], ["c", "b"]
+    assert [i for i, _ in reciprocal_rank_fusion([dense, keyword], weights=[1, 0])] == dense
+    assert [i for i, _ in reciprocal_rank_fusion([dense, keyword], weights=[1, 4])][:2] == ["c", "b"]
+    assert reciprocal_rank_fusion([dense, keyword], weights=[1, 1]) == reciprocal_rank_fusion([dense, keyword])
+    with pytest.raises(ValueError, match="2 rankings but 1 weights"):
+        reciprocal_rank_fusion([dense, keyword], weights=[1])
+
+
+def test_keyword_weight_follows_how_much_of_the_query_is_label_words(fashion_search):
+    assert fashion_search.keyword_share("navy blue shirts for men") == pytest.approx(fashion_search.keyword_weight)
+    for paraphrase in ("something to keep my neck warm", "comfortable bottoms for the gym", "a strap around my waist"):
+        assert fashion_search.keyword_share(paraphrase) <= 1.0, paraphrase  # at most plain RRF
+    assert fashion_search.filters_in("navy blue shirts for men").rest == "shirts"
+
+
+NEEDS = Path(__file__).parent / "data" / "paraphrase_needs.jsonl"
+
+
+@pytest.mark.parametrize("catalog_fixture", ["grocery", "fashion"])
+def test_paraphrase_needs_avoid_the_label_words_of_their_answers(catalog_fixture, request):
+    from kit.search.evaluate import load_needs
+    from kit.search.vocabulary import words
+
+    catalog = request.getfixturevalue(catalog_fixture)
+    needs = load_needs(catalog, NEEDS)  # raises when a need has no answer in the catalog
+    assert len(needs) >= 60 and len({n.text for n in needs}) == len(needs)
+    for need in needs:
+        labels = {w for item_id in need.relevant for w in words(catalog[item_id].category)}
+        assert not set(words(need.text)) & labels, (need.text, set(words(need.text)) & labels)
+
+
+def test_hybrid_is_never_worse_than_its_better_part_on_the_public_sets(grocery_search, fashion_search):
+    from kit.search.evaluate import attribute_queries, load_needs, needs_search_quality
+
+    sets = {"grocery needs": (grocery_search, load_needs(grocery_search.catalog, NEEDS)),
+            "fashion needs": (fashion_search, load_needs(fashion_search.catalog, NEEDS)),
+            "fashion shopper queries": (fashion_search, attribute_queries(limit=100))}
+    for name, (search, queries) in sets.items():
+        quality = needs_search_quality(search, queries)
+        for measure in ("precision@5", "recall@5"):
+            better = max(quality["dense"][measure], quality["bm25"][measure])
+            assert quality["hybrid"][measure] >= better - 0.02, (name, measure, quality)
+
+
 def test_exact_and_hnsw_agree_and_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(2000, 32)).astype(np.float32)
@@ -115,3 +161,44 @@ def test_cli_eval_image_retrieval(lit_encoder):
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["n"] == 60 and 0.4 < metrics["top1"] <= metrics["top5"] <= 1.0
+
+
+def test_cli_eval_fashion_reports_title_to_photo_and_zero_shot_attributes(fashion_search):
+    result = run_kit("eval", "image-retrieval", "--catalog", "fashion_products", "--limit", "80", "--json")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert metrics["n"] == 80 and 0 <= metrics["recall@1"] <= metrics["recall@10"] <= 1
+    assert set(metrics["zero_shot"]) == {"articleType", "baseColour", "gender"}
+    assert metrics["zero_shot"]["gender"] > 0.2  # five genders: better than chance from photos alone
+
+
+def test_filters_come_from_the_query_and_from_the_catalog(fashion_search, grocery_search):
+    said = fashion_search.filters_in("black running shoes for men under 60")
+    assert said.attributes == {"gender": frozenset({"Men", "Unisex"}), "baseColour": frozenset({"Black"})}
+    assert said.max_price is None  # the fashion catalog has no prices, so "under 60" cannot filter
+    assert fashion_search.filters_in("navy blue shirts for women").attributes["baseColour"] == {"Navy Blue"}
+    assert fashion_search.filters_in("a present for my daughter").attributes["gender"] == {"Girls", "Unisex"}
+    assert not grocery_search.filters_in("green apples for men")  # grocery items have no gender or colour labels
+    results = fashion_search.hybrid("black watches for women", k=10)
+    assert results and all(r.item.attributes["gender"] in ("Women", "Unisex") and r.item.attributes["baseColour"] == "Black"
+                           for r in results)
+
+
+def test_items_without_a_label_are_filtered_by_their_zero_shot_label(fashion, lit_encoder):
+    from dataclasses import replace
+
+    from kit.catalog import Catalog
+    from kit.search import CatalogSearch
+
+    items = fashion.items[:400]
+    hidden = {item.id for item in items[::4]}  # a quarter of the items lose their colour label
+    unlabelled = [replace(i, attributes={k: v for k, v in i.attributes.items() if k != "baseColour"}) if i.id in hidden else i
+                  for i in items]
+    search = CatalogSearch.build(Catalog(unlabelled, name="fashion-400"), lit_encoder)
+    labels = search.labels("baseColour")
+    truth = {i.id: i.attributes["baseColour"] for i in items}
+    guessed = [(label, truth[item_id]) for item_id, label in zip(search.catalog.ids, labels) if item_id in hidden]
+    assert all(label for label, _ in guessed)
+    assert np.mean([label == true for label, true in guessed]) > 1 / len(set(truth.values()))  # better than chance
+    kept = search.hybrid("black shirts", k=20)
+    assert all(labels[search.catalog.ids.index(r.id)] == "Black" for r in kept)

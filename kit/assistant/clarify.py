@@ -13,24 +13,11 @@ and how many clear ones wrongly do.
 
 from __future__ import annotations
 
-import re
 from difflib import get_close_matches
 from functools import cached_property
 
-from kit.search.bm25 import fold_plurals
 from kit.search.engine import CatalogSearch
-
-# Words that say *that* the shopper wants something, not *what*: a request made only of them is too vague.
-VAGUE_WORDS = frozenset("""
-a an the some any my me i we you it this that these those for to of and or with please can could would
-like want wanted need needs looking look find show get got buy buying shop shopping have has something
-anything stuff things thing item items product products good nice best cool new cheap great gift gifts
-present presents idea ideas recommend recommendation suggest suggestion help what whatever is are be do
-""".split())
-
-
-def words(text: str) -> list[str]:
-    return fold_plurals(re.findall(r"[^\W\d_]{2,}", text.lower()))
+from kit.search.vocabulary import content_words
 
 
 class Clarifier:
@@ -39,14 +26,10 @@ class Clarifier:
     def __init__(self, search: CatalogSearch, min_dense: float = 0.5) -> None:
         self.search, self.min_dense = search, min_dense
 
-    @cached_property
+    @property
     def names(self) -> frozenset[str]:
         """Every word of the catalog's titles, categories and short attribute values (plurals folded)."""
-        found: set[str] = set()
-        for item in self.search.catalog:
-            short = [str(v) for v in item.attributes.values() if isinstance(v, str) and len(v) < 40]
-            found.update(words(" ".join([item.title, item.category, *short])))
-        return frozenset(found)
+        return self.search.names
 
     def knows(self, word: str) -> bool:
         """The word, or a close spelling of it ('yogurt' for 'yoghurt'), is in the catalog's names."""
@@ -63,7 +46,7 @@ class Clarifier:
 
     def question(self, query: str) -> str | None:
         catalog = self.search.catalog.name
-        content = [w for w in words(query) if w not in VAGUE_WORDS]
+        content = content_words(query)
         if not content:
             return (f"What kind of product are you looking for? In {catalog} there are for example: "
                     f"{self.examples()}. Tell me a product, a colour or an occasion.")
@@ -76,4 +59,4 @@ class Clarifier:
                 "(I understand product names in English.)")
 
 
-__all__ = ["Clarifier", "VAGUE_WORDS", "words"]
+__all__ = ["Clarifier"]

@@ -36,6 +36,12 @@ class BM25Index:
                                       return_ids=False)[0]
         return [t for t in tokens if t in self.retriever.vocab_dict]
 
+    def coverage(self, query: str) -> float:
+        """Share of the query's words (stopwords dropped) that occur somewhere in the indexed texts."""
+        tokens = self._bm25s.tokenize([query], stopwords="en", stemmer=fold_plurals, show_progress=False,
+                                      return_ids=False)[0]
+        return sum(t in self.retriever.vocab_dict for t in tokens) / len(tokens) if tokens else 0.0
+
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every item for ``query`` (zeros when no query word is in the vocabulary)."""
         known = self.known_words(query)

@@ -3,7 +3,13 @@
 - ``text(query)``: dense; the query's text embedding against each item's vector.
 - ``image(image)``: dense; the photo's embedding against each item's vector.
 - ``bm25(query)``: keywords only.
-- ``hybrid(query)``: BM25 and dense rankings fused by reciprocal rank.
+- ``hybrid(query)``: BM25 and dense rankings fused by weighted reciprocal rank. BM25's weight follows the
+  query: ``keyword_weight`` times the share of the query's words that the catalog uses in its names
+  (kit/search/vocabulary.py). "navy blue shirts for men" is all label words and BM25 leads; "something to
+  keep my neck warm" has none and the dense ranking decides alone.
+
+``hybrid`` also reads the filters a query states ("for men", "black", "under 30"; kit/search/query_filters.py)
+and applies them; an item without that label is judged by its zero-shot label from its photo.
 
 Item vectors are ``fused`` by default (normalized sum of the item's image and text embeddings, see
 kit/clip/embed.py). Filters (category, price range) apply before ranking; a price bound leaves out
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -31,8 +38,13 @@ from kit.images import ImageInput
 from kit.search.bm25 import BM25Index
 from kit.search.fusion import reciprocal_rank_fusion
 from kit.search.index import ExactIndex, HNSWIndex, VectorIndex, build_index
+from kit.search.query_filters import FilterVocabulary, QueryFilters, attribute_values, read_filters
+from kit.search.vocabulary import label_coverage, label_words, name_words
 
 ItemMode = Literal["fused", "image", "text"]
+Attributes = dict[str, frozenset[str]]
+ZERO_SHOT_PROMPTS = {"baseColour": "a {} product", "colour": "a {} product", "color": "a {} product",
+                     "gender": "a product for {}"}  # the prompts kit/search/evaluate.py measures
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,10 @@ class SearchResult:
 
 
 class CatalogSearch:
+    # BM25's weight in ``hybrid`` for a query made only of label words (chosen on the fashion shopper
+    # queries, reported on the paraphrase needs; docs/benchmarks.md).
+    keyword_weight: float = 8.0
+
     def __init__(self, catalog: Catalog, encoder: ItemEncoder, embeddings: CatalogEmbeddings,
                  item_mode: ItemMode = "fused", index_kind: str = "auto", index: VectorIndex | None = None) -> None:
         if embeddings.ids != catalog.ids:
@@ -54,6 +70,8 @@ class CatalogSearch:
         self.catalog, self.encoder, self.embeddings, self.item_mode = catalog, encoder, embeddings, item_mode
         self.index: VectorIndex = index or build_index(embeddings.item_vectors(item_mode), index_kind)
         self.keywords = BM25Index([item.text for item in catalog])
+        self._labels: dict[str, np.ndarray] = {}
+        self._masks: dict[tuple[str, frozenset[str]], np.ndarray] = {}
 
     @classmethod
     def build(cls, catalog: Catalog, encoder: ItemEncoder, item_mode: ItemMode = "fused",
@@ -87,12 +105,69 @@ class CatalogSearch:
                            "CatalogSearch.build(...).save(folder)") from error
         return cls(catalog, encoder, embeddings, meta["item_mode"], index=index)
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """The words this catalog names things with (titles, categories, short attribute values)."""
+        return name_words(self.catalog)
+
+    def filters_in(self, query: str) -> QueryFilters:
+        """The filters ``query`` states that this catalog can apply ("for men", "black", "under 30")."""
+        return read_filters(query, self.filter_vocabulary)
+
+    @cached_property
+    def filter_vocabulary(self) -> FilterVocabulary:
+        return FilterVocabulary.of(self.catalog)
+
+    @cached_property
+    def label_words(self) -> frozenset[str]:
+        """The words of this catalog's labels only (categories, short attribute values)."""
+        return label_words(self.catalog)
+
+    def keyword_share(self, query: str, keyword_weight: float | None = None) -> float:
+        """BM25's weight in :meth:`hybrid` for ``query``.
+
+        Two readings of the query after its filter phrases ("for men", "black") are taken out: made of the
+        catalog's labels ("tshirts") it is a keyword query and BM25 leads, ``keyword_weight`` x coverage³;
+        otherwise BM25 weighs as much as the share of its words that occur anywhere in the catalog's texts
+        (at most plain RRF). The larger reading wins.
+        """
+        rest = self.filters_in(query).rest or query
+        weight = self.keyword_weight if keyword_weight is None else keyword_weight
+        return max(weight * label_coverage(rest, self.label_words) ** 3, self.keywords.coverage(rest))
+
     # -- filters -------------------------------------------------------------------------------------
-    def _allowed(self, category: str | None, min_price: float | None, max_price: float | None) -> np.ndarray | None:
-        if category is None and min_price is None and max_price is None:
+    def labels(self, key: str) -> np.ndarray:
+        """Every item's value of attribute ``key``; an item without one gets its zero-shot label (from its
+        photo, else its text) among the values the catalog uses, so a filter does not drop it unseen."""
+        if key not in self._labels:
+            values = [item.attributes.get(key) for item in self.catalog]
+            missing = [i for i, v in enumerate(values) if not (isinstance(v, str) and v)]
+            choices = sorted(attribute_values(self.catalog, key))
+            if missing and choices:
+                from kit.clip.zero_shot import zero_shot
+
+                e = self.embeddings
+                vectors = np.where(e.has_image[missing, None], e.image[missing], e.text[missing])
+                scores = zero_shot(self.encoder, vectors, choices, ZERO_SHOT_PROMPTS.get(key, "a photo of {}"))
+                for row, i in enumerate(missing):
+                    values[i] = scores.top(row, 1)[0][0]
+            self._labels[key] = np.array([v if isinstance(v, str) else "" for v in values], dtype=object)
+        return self._labels[key]
+
+    def _allowed(self, category: str | None, min_price: float | None, max_price: float | None,
+                 attributes: Attributes | None = None) -> np.ndarray | None:
+        if category is None and min_price is None and max_price is None and not attributes:
             return None
-        kept = set(self.catalog.filter(category=category, min_price=min_price, max_price=max_price).ids)
-        return np.array([item_id in kept for item_id in self.catalog.ids])
+        allowed = np.ones(len(self.catalog), dtype=bool)
+        if category is not None or min_price is not None or max_price is not None:
+            kept = set(self.catalog.filter(category=category, min_price=min_price, max_price=max_price).ids)
+            allowed &= np.array([item_id in kept for item_id in self.catalog.ids])
+        for key, accepted in (attributes or {}).items():
+            accepted = frozenset(accepted)
+            if (key, accepted) not in self._masks:  # a query's filters repeat: "for men" is one mask
+                self._masks[(key, accepted)] = np.isin(self.labels(key), list(accepted))
+            allowed &= self._masks[(key, accepted)]
+        return allowed
 
     def _results(self, positions, scores) -> list[SearchResult]:
         items = self.catalog.items
@@ -115,35 +190,44 @@ class CatalogSearch:
 
     # -- searches ------------------------------------------------------------------------------------
     def text(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
-             max_price: float | None = None) -> list[SearchResult]:
+             max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
         k = self._check_k(k)
         vector = self.encoder.encode_texts([self._check_query(query)])
-        scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price))
+        scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price, attributes))
         return self._results(positions[0], scores[0])
 
     def image(self, image: ImageInput, k: int = 10, category: str | None = None, min_price: float | None = None,
-              max_price: float | None = None) -> list[SearchResult]:
+              max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
         k = self._check_k(k)
         vector = self.encoder.encode_image(image)[None]
-        scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price))
+        scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price, attributes))
         return self._results(positions[0], scores[0])
 
     def bm25(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
-             max_price: float | None = None) -> list[SearchResult]:
+             max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
         k = self._check_k(k)
         scores = self.keywords.scores(self._check_query(query))
-        allowed = self._allowed(category, min_price, max_price)
+        allowed = self._allowed(category, min_price, max_price, attributes)
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
         order = np.argsort(-scores, kind="stable")[:k]
         return self._results(order, scores[order])
 
     def hybrid(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
-               max_price: float | None = None, depth: int = 100, rrf_k: int = 60) -> list[SearchResult]:
-        """BM25 and dense rankings (each ``depth`` deep) fused by reciprocal rank fusion."""
+               max_price: float | None = None, depth: int = 100, rrf_k: int = 60,
+               bm25_weight: float | None = None, query_filters: bool = True, attributes: Attributes | None = None,
+               keyword_weight: float | None = None) -> list[SearchResult]:
+        """BM25 and dense rankings (each ``depth`` deep) fused by weighted reciprocal rank fusion; BM25's
+        weight is ``bm25_weight`` when given (1.0 is plain RRF), else :meth:`keyword_share` of the query
+        (with ``keyword_weight`` instead of the class's when given).
+        With ``query_filters`` the gender, colour and price bounds the query states apply too (arguments win)."""
         k = self._check_k(k)
-        filters = {"category": category, "min_price": min_price, "max_price": max_price}
+        said = self.filters_in(query) if query_filters else QueryFilters()
+        filters = {"category": category, "min_price": said.min_price if min_price is None else min_price,
+                   "max_price": said.max_price if max_price is None else max_price,
+                   "attributes": {**said.attributes, **(attributes or {})} or None}
         dense = [r.id for r in self.text(query, depth, **filters)]
         keyword = [r.id for r in self.bm25(query, depth, **filters) if r.score > 0]
-        fused = reciprocal_rank_fusion([dense, keyword], k=rrf_k)[:k]
+        weight = self.keyword_share(query, keyword_weight) if bm25_weight is None else bm25_weight
+        fused = reciprocal_rank_fusion([dense, keyword], k=rrf_k, weights=[1.0, weight])[:k]
         return [SearchResult(i, self.catalog[i].title, score, self.catalog[i]) for i, score in fused]

@@ -11,19 +11,26 @@
   held-out items' labels; relevant = every catalog item with those labels. Reports Recall@5 capped
   at 5 relevant (= Precision@5 when a query has 5 or more relevant items) for dense, BM25 and hybrid.
 - :func:`zero_shot_attributes`: zero-shot accuracy on baseColour, articleType and gender.
+- :func:`load_needs` and :func:`needs_search_quality`: shopper needs written without the catalog's label
+  words ("something to keep my neck warm"; tests/data/paraphrase_needs.jsonl) and what answers them (item ids,
+  or article types and genders); Precision@5 and capped Recall@5 for dense, BM25 and hybrid.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from kit.bundled_catalogs import grocery_photos, open_catalog
+from kit.catalog import Catalog, Item
 from kit.clip.cache import EmbeddingCache, file_key
 from kit.clip.embed import embed_catalog
 from kit.clip.encoder import ItemEncoder
@@ -173,4 +180,51 @@ def zero_shot_attributes(encoder: ItemEncoder, seed: int = 0, limit: int | None 
         truth = [item.attributes.get(attribute, "") for item in held_out]
         out[attribute] = zero_shot_accuracy(encoder, vectors, truth, template)
     out["n"] = len(held_out)
+    return out
+
+
+@dataclass(frozen=True)
+class Need:
+    """A shopper's need in their own words, and every catalog item that answers it."""
+
+    text: str
+    relevant: frozenset[str]
+
+
+def answers(item: Item, relevant: dict[str, list[str]]) -> bool:
+    """Does ``item`` answer a need whose answers are given as ``{"id": [...]}`` or attribute value lists?"""
+    for key, accepted in relevant.items():
+        value = item.id if key == "id" else item.attributes.get(key, "")
+        if value not in accepted:
+            return False
+    return True
+
+
+def load_needs(catalog: Catalog, path: str | Path) -> list[Need]:
+    """The rows of a needs file (JSON lines: catalog, need, relevant) that belong to ``catalog``."""
+    needs = []
+    for line_number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        row = json.loads(line)
+        if row["catalog"] != catalog.name:
+            continue
+        relevant = frozenset(item.id for item in catalog if answers(item, row["relevant"]))
+        if not relevant:
+            raise BadInput(f"{path}:{line_number}: no item of {catalog.name!r} answers {row['need']!r}")
+        needs.append(Need(row["need"], relevant))
+    return needs
+
+
+def needs_search_quality(search: CatalogSearch, needs: list, k: int = 5,
+                         rankers: dict[str, Callable[..., list]] | None = None) -> dict[str, dict[str, float]]:
+    """Precision@k and capped Recall@k (|top-k ∩ relevant| / min(k, |relevant|)) per ranker (default:
+    dense, BM25 and hybrid search); ``needs`` are :class:`Need` or :class:`AttributeQuery` records."""
+    rankers = rankers or {"dense": search.text, "bm25": search.bm25, "hybrid": search.hybrid}
+    out = {}
+    for name, rank in rankers.items():
+        precision, recall = [], []
+        for need in needs:
+            hits = sum(r.id in need.relevant for r in rank(need.text, k=k))
+            precision.append(hits / k)
+            recall.append(hits / min(k, len(need.relevant)))
+        out[name] = {f"precision@{k}": float(np.mean(precision)), f"recall@{k}": float(np.mean(recall))}
     return out
