@@ -347,6 +347,10 @@ class _ItemBuilder:
     def _image(self, row: int, item_id: str, raw: Any) -> Path | None:
         if _blank(raw):
             return None
+        if "\x00" in str(raw):  # no file system takes it; Path.resolve() would raise ValueError
+            self.problem(row, item_id, "bad_image", f"image path {str(raw)[:60]!r} contains a NUL character; "
+                         "item kept without image")
+            return None
         image = Path(str(raw))
         image = image if image.is_absolute() else self.images_root / image
         if not self.allow_outside and not image.resolve().is_relative_to(self.images_root.resolve()):

@@ -185,7 +185,27 @@ print(f"{'shopkit-lit (products as text)':45} {ours['top1']:.3f}  {ours['top5']:
 # settings, against about 0.07 and 0.55). `make bench` runs all 2,485 photos; docs/benchmarks.md has those numbers.
 
 # %% [markdown]
-# ## 7 Exercise
+# ## 7 What gets mixed up
+# An accuracy hides *which* mistakes are made. Counting, for every test photo ranked wrong, the product it was
+# taken for shows whether the model confuses look-alikes (fine) or unrelated products (a bug or a data problem).
+#
+# **Predict before you run:** which pairs will top the list?
+
+# %%
+confusions = evaluate.grocery_confusions(encoder, "test", "text", EVAL_PHOTOS, top=4)
+fig, axes = plt.subplots(len(confusions), 2, figsize=(5, 2.4 * len(confusions)))
+for row, (true, guess, count) in zip(np.atleast_2d(axes), confusions):
+    for ax, item_id, label in zip(row, (true, guess), ("photo of", f"taken for ({count}x)")):
+        ax.imshow(load_image(grocery[item_id].image)); ax.set_title(f"{label}\n{grocery[item_id].title}", fontsize=8); ax.axis("off")
+plt.tight_layout(); plt.show()
+
+# %% [markdown]
+# **What you should see:** four pairs of look-alikes: apple varieties taken for each other, a green apple for a green
+# pear, a dark red apple for a plum. The frozen image features see colour and shape more than variety. (The first
+# 200 test photos are all fruit, as the split is sorted by class; raise `EVAL_PHOTOS` to see packages too.)
+
+# %% [markdown]
+# ## 8 Exercise
 # Search the **fashion** catalog for "black sports shoes for men" with BM25 and with dense search on the first
 # 500 items. Which one finds more items whose `articleType` is *Sports Shoes*? Predict first, then check.
 

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kit.assistant.router import route, route_by_rules
@@ -34,6 +34,7 @@ CELL = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
 
 @FAST
 @given(rows=st.lists(st.lists(CELL, min_size=0, max_size=6), max_size=12), raw=st.booleans())
+@example(rows=[["0", "", "", "\x00"]], raw=False)  # a NUL in the image cell once crashed Path.resolve()
 def test_the_catalog_loader_reports_or_refuses_any_csv(tmp_path_factory, rows, raw):
     folder = tmp_path_factory.mktemp("csv")
     out = io.StringIO()

@@ -163,6 +163,16 @@ def test_cli_eval_image_retrieval(lit_encoder):
     assert metrics["n"] == 60 and 0.4 < metrics["top1"] <= metrics["top5"] <= 1.0
 
 
+def test_grocery_confusions_name_real_mistakes(lit_encoder, grocery):
+    from kit.search import evaluate
+
+    confusions = evaluate.grocery_confusions(lit_encoder, "test", "text", limit=300, top=5)
+    accuracy = evaluate.grocery_image_retrieval(lit_encoder, "test", "text", limit=300)["top1"]
+    assert 0 < len(confusions) <= 5 and all(true != guess and true in grocery and guess in grocery for true, guess, _ in confusions)
+    counts = [n for _, _, n in confusions]
+    assert counts == sorted(counts, reverse=True) and sum(counts) <= round((1 - accuracy) * 300)
+
+
 def test_cli_eval_fashion_reports_title_to_photo_and_zero_shot_attributes(fashion_search):
     result = run_kit("eval", "image-retrieval", "--catalog", "fashion_products", "--limit", "80", "--json")
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,8 +46,8 @@ def _topk_accuracy(scores: np.ndarray, truth: np.ndarray, ks: tuple[int, ...] = 
     return {f"top{k}": float(np.mean([t in row[:k] for t, row in zip(truth, order)])) for k in ks}
 
 
-def grocery_image_retrieval(encoder: ItemEncoder, split: str = "test", product_mode: str = "text",
-                            limit: int | None = None) -> dict:
+def _grocery_scores(encoder: ItemEncoder, split: str, product_mode: str, limit: int | None):
+    """(photo x product similarities, true product index per photo, the catalog) for a grocery split."""
     catalog = open_catalog("grocery_store")
     products = embed_catalog(catalog, encoder).item_vectors(product_mode)
     photos = grocery_photos(split)[:limit]
@@ -55,7 +55,22 @@ def grocery_image_retrieval(encoder: ItemEncoder, split: str = "test", product_m
     paths = [p.path for p in photos]
     vectors = cache.embed([file_key(p) for p in paths], paths, encoder.encode_image_files, 256, "photos")
     truth = np.array([catalog.ids.index(p.item_id) for p in photos])
-    return {**_topk_accuracy(vectors @ products.T, truth), "n": len(truth), "products": product_mode}
+    return vectors @ products.T, truth, catalog
+
+
+def grocery_image_retrieval(encoder: ItemEncoder, split: str = "test", product_mode: str = "text",
+                            limit: int | None = None) -> dict:
+    scores, truth, _ = _grocery_scores(encoder, split, product_mode, limit)
+    return {**_topk_accuracy(scores, truth), "n": len(truth), "products": product_mode}
+
+
+def grocery_confusions(encoder: ItemEncoder, split: str = "test", product_mode: str = "text",
+                       limit: int | None = None, top: int = 8) -> list[tuple[str, str, int]]:
+    """The most frequent mistakes: (true product, product ranked first instead, how many photos)."""
+    scores, truth, catalog = _grocery_scores(encoder, split, product_mode, limit)
+    predicted = scores.argmax(axis=1)
+    mistakes = Counter((catalog.ids[t], catalog.ids[p]) for t, p in zip(truth, predicted) if t != p)
+    return [(true, guess, n) for (true, guess), n in mistakes.most_common(top)]
 
 
 @torch.no_grad()
