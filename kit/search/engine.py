@@ -4,9 +4,9 @@
 - ``image(image)``: dense; the photo's embedding against each item's vector.
 - ``bm25(query)``: keywords only.
 - ``hybrid(query)``: BM25 and dense rankings fused by weighted reciprocal rank. BM25's weight follows the
-  query: ``keyword_weight`` times the share of the query's words that the catalog uses in its names
-  (kit/search/vocabulary.py). "navy blue shirts for men" is all label words and BM25 leads; "something to
-  keep my neck warm" has none and the dense ranking decides alone.
+  query (:meth:`CatalogSearch.keyword_share`): a query in the catalog's label words ("navy blue shirts for
+  men") gets ``keyword_weight`` and BM25 leads; a shopper's own words ("something to keep my neck warm") get
+  at most plain RRF, as much as the share of their words the catalog's texts know.
 
 ``hybrid`` also reads the filters a query states ("for men", "black", "under 30"; kit/search/query_filters.py)
 and applies them; an item without that label is judged by its zero-shot label from its photo.

@@ -32,15 +32,6 @@ def content_words(text: str) -> list[str]:
     return [w for w in words(text) if w not in VAGUE_WORDS]
 
 
-def name_words(catalog: Catalog) -> frozenset[str]:
-    """Every word of the catalog's titles, categories and short attribute values (plurals folded)."""
-    found: set[str] = set()
-    for item in catalog:
-        short = [str(v) for v in item.attributes.values() if isinstance(v, str) and len(v) < 40]
-        found.update(words(" ".join([item.title, item.category, *short])))
-    return frozenset(found)
-
-
 def label_words(catalog: Catalog) -> frozenset[str]:
     """The words of the catalog's *labels* only: categories and short attribute values, no titles. A query
     made of them ("navy blue tshirts for men") asks for exactly what the labels say."""
@@ -49,6 +40,11 @@ def label_words(catalog: Catalog) -> frozenset[str]:
         short = [str(v) for v in item.attributes.values() if isinstance(v, str) and len(v) < 40]
         found.update(words(" ".join([item.category, *short])))
     return frozenset(found)
+
+
+def name_words(catalog: Catalog) -> frozenset[str]:
+    """The label words plus every word of the titles (plurals folded): how the catalog names its products."""
+    return label_words(catalog) | {w for item in catalog for w in words(item.title)}
 
 
 def label_coverage(query: str, names: frozenset[str]) -> float:
