@@ -92,7 +92,7 @@ def item_understanding(quick: bool = False) -> str:
         "### Fashion: shopper-style text queries, capped Recall@5",
         f"{len(queries)} queries such as \"{queries[0].text}\", built from held-out items' colour, article type and gender; "
         "relevant = every catalog item with those three labels; capped Recall@5 = hits in top 5 / min(5, relevant).",
-        _table(["method", "capped Recall@5"], [["shopkit-lit (dense)", quality["dense"]], ["BM25 (bm25s)", quality["bm25"]], ["hybrid (RRF)", quality["hybrid"]]]),
+        _table(["method", "capped Recall@5"], [["shopkit-lit (dense)", quality["dense"]], ["BM25 (bm25s)", quality["bm25"]], ["hybrid (adaptive RRF + the query's filters)", quality["hybrid"]]]),
         "",
         "### Fashion: zero-shot attributes on held-out photos (accuracy)",
         _table(["attribute", "accuracy", "photos"], [[a, zero_shot[a], zero_shot["n"]] for a in ("baseColour", "articleType", "gender")]),
