@@ -322,10 +322,10 @@ if __name__ == "__main__":
     from kit.cli import ensure_default_encoder
 
     started = time.perf_counter()
-    ensure_default_encoder()  # trained once (minutes), then a cache hit
+    encoder = ensure_default_encoder()  # shopkit-lit-ft when trained, else shopkit-lit (trained once, minutes)
     catalogs = {name: open_catalog(name) for name in CATALOGS}  # the files only: seconds
     first = CATALOGS[0]
-    app = AssistantApp(build_assistant((first,), prepare=True))  # serve as soon as the first catalog is ready
+    app = AssistantApp(build_assistant((first,), encoder=encoder, prepare=True))  # serve as soon as the first catalog is ready
     demo = build_demo(app)
     allowed, blocked = served_paths(catalogs.values())
     demo.launch(server_name="127.0.0.1", server_port=int(os.environ.get("PORT", 7860)), prevent_thread_lock=True,

@@ -77,11 +77,14 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def ensure_default_encoder() -> None:
-    """Train shopkit-lit into the cache when it is missing (what the first `make demo` does)."""
+def ensure_encoder(name: str | None = None) -> str:
+    """The image-text model to load: ``name``, or the registry's default (``shopkit-lit-ft``) when it is
+    trained, else its fallback with a warning that says how to train the default. shopkit-lit, the fallback,
+    is trained here when missing (a few minutes on 2 cores, once: what the first `make demo` does)."""
     from kit.registry import REGISTRY
 
-    if not REGISTRY.status("shopkit-lit").available:
+    name = name or REGISTRY.available_default("clip")
+    if name == "shopkit-lit" and not REGISTRY.status("shopkit-lit").available:
         import time
 
         log.info("shopkit-lit is not trained yet: training it now (a few minutes on 2 cores, once)")
@@ -93,6 +96,12 @@ def ensure_default_encoder() -> None:
         write_model_card(folder)
         log.info("shopkit-lit trained in %.0f s (grocery val top-1 %.3f), saved to %s", time.perf_counter() - started,
                  metrics["grocery_val_top1"] or 0.0, folder)
+    return name
+
+
+def ensure_default_encoder() -> str:
+    """:func:`ensure_encoder` for the registry's default."""
+    return ensure_encoder(None)
 
 
 # What the notebooks, the app and the workshop load: datasets first (training needs them), then models.
@@ -131,15 +140,27 @@ def cmd_train_lit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_ft(args: argparse.Namespace) -> int:
+    from kit.clip.finetune import FinetuneConfig, train_finetuned
+    from kit.clip.model_card import write_model_card
+
+    config = FinetuneConfig(unfrozen_stages=args.stages, cached_stages=max(2, args.stages), views=args.views,
+                            epochs=args.epochs, probe_epochs=args.probe_epochs, seed=args.seed,
+                            catalogs=tuple(args.catalog or ("grocery_store", "fashion_products")),
+                            max_fashion_items=args.fashion_items, max_grocery_photos=args.grocery_photos)
+    folder, _, metrics = train_finetuned(args.out, config)
+    write_model_card(folder)
+    print(json.dumps({"folder": str(folder), **metrics}, indent=2))
+    return 0
+
+
 def _search_engine(catalog: str, model: str, images_dir: str | None = None):
     from kit.bundled_catalogs import open_catalog
     from kit.clip.encoder import ItemEncoder
     from kit.search import CatalogSearch
 
     items = open_catalog(catalog, images_dir=images_dir)  # a bad name or file fails before any model loads
-    if model == "shopkit-lit":
-        ensure_default_encoder()
-    return CatalogSearch.build(items, ItemEncoder.from_pretrained(model))
+    return CatalogSearch.build(items, ItemEncoder.from_pretrained(ensure_encoder(model)))
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -267,9 +288,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise BadInput(f"{args.catalog} has no photos, so there is no image retrieval to evaluate; "
                        f"catalogs with photos: {', '.join(PHOTO_CATALOGS)}")
     own = None if spec is not None else open_catalog(args.catalog, images_dir=args.images_dir)
-    if args.model == "shopkit-lit":
-        ensure_default_encoder()
-    encoder = ItemEncoder.from_pretrained(args.model)
+    encoder = ItemEncoder.from_pretrained(ensure_encoder(args.model))
     if args.catalog == "grocery_store":
         result = evaluate.grocery_image_retrieval(encoder, args.split, args.products, args.limit)
     elif args.catalog == "fashion_products":
@@ -386,6 +405,18 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
     train.set_defaults(func=cmd_train_lit)
+    tune = clip.add_parser("train-ft", help="train shopkit-lit-ft (top image stages fine-tuned on cached activations)")
+    tune.add_argument("--catalog", action="append", choices=list(PHOTO_CATALOGS),
+                      help="a catalog to train on (repeatable; default: both)")
+    tune.add_argument("--stages", type=int, default=2, help="top efficientnet stages to unfreeze (1-7)")
+    tune.add_argument("--views", type=int, default=2, help="views per photo: centre crop + random resized crops")
+    tune.add_argument("--epochs", type=int, default=6)
+    tune.add_argument("--probe-epochs", type=int, default=20, help="heads-only epochs before fine-tuning")
+    tune.add_argument("--fashion-items", type=int, default=None, help="train on this many fashion items only")
+    tune.add_argument("--grocery-photos", type=int, default=None, help="train on this many grocery photos only")
+    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
+    tune.set_defaults(func=cmd_train_ft)
 
     search = sub.add_parser("search", help="search a catalog by text or by image")
     search.add_argument("query", nargs="?", default="")
@@ -397,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--category")
     search.add_argument("--min-price", type=float)
     search.add_argument("--max-price", type=float)
-    search.add_argument("--model", default="shopkit-lit")
+    search.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
 
@@ -407,7 +438,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
     plan.add_argument("--steer", action="append", help="a follow-up applied to the plan (repeatable), e.g. 'no dairy'")
     plan.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
-    plan.add_argument("--model", default="shopkit-lit", help="the item encoder that grounds the plan")
+    plan.add_argument("--model", default=None, help="the item encoder that grounds the plan (default: the registry's)")
     plan.add_argument("--trace", action="store_true", help="print every prompt and reply")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_plan)
@@ -466,7 +497,7 @@ def build_parser() -> argparse.ArgumentParser:
     retrieval.add_argument("--products", default="text", choices=["text", "image", "fused"],
                            help="how grocery products are represented")
     retrieval.add_argument("--limit", type=int, default=None, help="evaluate on the first N queries only")
-    retrieval.add_argument("--model", default="shopkit-lit")
+    retrieval.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
     retrieval.add_argument("--json", action="store_true")
     retrieval.set_defaults(func=cmd_eval)
 

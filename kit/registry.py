@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kit.config import PACKAGE_DIR, is_offline, models_dir
-from kit.errors import ChecksumMismatch, ModelNotAvailable, UnknownModel
+from kit.errors import ChecksumMismatch, KitError, ModelNotAvailable, UnknownModel
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,8 @@ class ModelSpec:
     homepage: str
     source: dict[str, Any]
     weights: dict[str, Any] = field(default_factory=dict)
+    default_for: str | None = None  # this model is the kit's default model of that kind
+    fallback: str | None = None  # used, with a warning, while this default is not trained or fetched
 
     @property
     def source_type(self) -> SourceType:
@@ -163,6 +165,25 @@ class ModelRegistry:
 
     def list_models(self, kind: str | None = None) -> list[str]:
         return sorted(name for name, spec in self._specs.items() if kind in (None, spec.kind))
+
+    def default(self, kind: str) -> str:
+        """The name of the kit's default model of ``kind`` (the spec whose ``default_for`` is ``kind``)."""
+        names = sorted(name for name, spec in self._specs.items() if spec.default_for == kind)
+        if len(names) != 1:
+            raise KitError(f"the registry needs exactly one default {kind} model, found {names or 'none'}; "
+                           f"set \"default_for\": \"{kind}\" in one model config")
+        return names[0]
+
+    def available_default(self, kind: str) -> str:
+        """The default model of ``kind`` when it is available, else its declared fallback, with a warning that
+        says how to get the default (never a silent switch)."""
+        name = self.default(kind)
+        spec = self.get(name)
+        if spec.fallback is None or self.status(name).available:
+            return name
+        log.warning("%s is not available yet, so %s is used; get %s with `%s`", name, spec.fallback, name,
+                    spec.fetch_command)
+        return spec.fallback
 
     def get(self, name: str) -> ModelSpec:
         try:

@@ -109,6 +109,10 @@ def test_catalog_mistakes_are_one_clear_line(capsys, tmp_path):
     assert "--k must be at least 1" in capsys.readouterr().err
     assert main(["plan", "  "]) == 2
     assert "goal is empty" in capsys.readouterr().err
+    assert main(["clip", "train-ft", "--stages", "9"]) == 2  # refused before any photo is read
+    assert "unfrozen_stages" in capsys.readouterr().err
+    assert main(["clip", "train-ft", "--views", "0"]) == 2
+    assert "views must be >= 1" in capsys.readouterr().err
 
 
 def test_an_unexpected_error_is_one_line_and_the_traceback_waits_for_debug(capsys, monkeypatch):

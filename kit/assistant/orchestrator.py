@@ -231,10 +231,11 @@ def _default_image_generator():
     return TextToProductImage.from_pretrained("shopkit-tiny-diffusion")
 
 
-def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str = "shopkit-lit",
+def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str | None = None,
                     llm: str | None = None, route_with_llm: bool | None = None, prepare: bool = False) -> Assistant:
     """The assistant over bundled catalogs (default: all of them) or catalog files, with one log line per phase.
 
+    ``encoder``: an image-text model name; by default the registry's (kit/registry.py ``available_default``).
     Routing uses the LLM only when one is configured ($KIT_LLM or ``llm``). ``prepare=True`` also builds
     what the first turns would otherwise wait for: each catalog's basket completer (the co-purchase graph
     is trained once and cached). The planner's LLM loads on the first plan, or in ``warm_up`` (the app
@@ -246,7 +247,7 @@ def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str = "sho
     from kit.clip.encoder import ItemEncoder
     from kit.llm.factory import load_chat_model
 
-    with _phase(f"item encoder {encoder}"):
+    with _phase(f"item encoder {encoder or 'default'}"):
         item_encoder = ItemEncoder.from_pretrained(encoder)
     searches = {name: catalog_search(name, item_encoder) for name in catalogs or CATALOGS}
     configured = llm or os.environ.get("KIT_LLM")

@@ -39,9 +39,11 @@ def file_key(path: Path) -> str:
 class EmbeddingCache:
     """All vectors one model produced, by content key. ``root`` defaults to ``$KIT_HOME/embeddings``."""
 
-    def __init__(self, model_name: str, root: Path | None = None) -> None:
+    def __init__(self, model_name: str, root: Path | None = None, dtype: type = np.float32) -> None:
+        """``dtype``: how vectors are stored (float16 halves the disk and memory of large activations)."""
         safe = model_name.replace("/", "__").replace(":", "_")
         self.folder = (root or kit_home() / "embeddings") / safe
+        self.dtype = dtype
         self._vectors: dict[str, np.ndarray] | None = None
 
     def _load(self) -> dict[str, np.ndarray]:
@@ -72,7 +74,7 @@ class EmbeddingCache:
 
     def get(self, keys: Sequence[str]) -> np.ndarray:
         vectors = self._load()
-        return np.stack([vectors[k] for k in keys]) if keys else np.zeros((0, 0), np.float32)
+        return np.stack([vectors[k] for k in keys]) if keys else np.zeros((0, 0), self.dtype)
 
     def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Write one shard atomically (temp file, then rename)."""
@@ -80,9 +82,9 @@ class EmbeddingCache:
             raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors: refusing to write a misaligned shard")
         if len(keys) == 0:
             return
-        save_npz(self.folder / f"{uuid.uuid4().hex}.npz", keys=np.asarray(keys),
-                 vectors=np.asarray(vectors, dtype=np.float32))
-        self._load().update(zip(keys, np.asarray(vectors, dtype=np.float32)))
+        vectors = np.asarray(vectors, dtype=self.dtype)
+        save_npz(self.folder / f"{uuid.uuid4().hex}.npz", keys=np.asarray(keys), vectors=vectors)
+        self._load().update(zip(keys, vectors))
 
     def embed(self, keys: Sequence[str], inputs: Sequence, encode: Callable[[list], np.ndarray],
               batch_size: int = 64, desc: str = "embedding") -> np.ndarray:

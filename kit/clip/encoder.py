@@ -1,6 +1,7 @@
 """``ItemEncoder``: image and text embeddings in one space, from any open_clip model the registry resolves.
 
-    >>> encoder = ItemEncoder.from_pretrained("shopkit-lit")            # the kit's offline default
+    >>> encoder = ItemEncoder.from_pretrained()                         # the registry's default (shopkit-lit-ft)
+    >>> encoder = ItemEncoder.from_pretrained("shopkit-lit")            # the frozen-tower version, by name
     >>> encoder = ItemEncoder.from_pretrained("ViT-B-32/laion2b_s34b_b79k")  # where a cache has it
     >>> text = encoder.encode_texts(["green apple"])                       # (1, D), L2-normalized
     >>> batch = encoder.encode_images(["a.jpg", "corrupt.jpg"])            # skips what it cannot read
@@ -52,9 +53,11 @@ def _open_clip_spec(name: str) -> ModelSpec | None:
 class ItemEncoder:
     def __init__(self, name: str, model: torch.nn.Module, preprocess, tokenizer, device: str = "cpu",
                  fingerprint: str | None = None, frozen_image_trunk: str | None = None,
-                 frozen_text_trunk: str | None = None) -> None:
+                 frozen_text_trunk: str | None = None, frozen_image_split: int | None = None) -> None:
         """``frozen_image_trunk`` / ``frozen_text_trunk``: the cache keys of the towers' features when they are
-        the frozen pretrained ones (shopkit-lit); catalog embeddings then reuse what training cached."""
+        the frozen pretrained ones (shopkit-lit); catalog embeddings then reuse what training cached.
+        ``frozen_image_split``: the image tower's stages below it are the pretrained ones (shopkit-lit-ft), so
+        catalog photos start from the activations training cached there."""
         self.name, self.model, self.preprocess, self.tokenizer = name, model.eval(), preprocess, tokenizer
         self.device = device
         self.dtype = torch.float16 if device.startswith("cuda") else torch.float32
@@ -62,14 +65,20 @@ class ItemEncoder:
         self.model.visual.to(memory_format=torch.channels_last)  # 2-5x faster convolutions on CPU (measured)
         self.fingerprint = fingerprint or name  # changes when the weights change (keys the embedding cache)
         self.frozen_image_trunk, self.frozen_text_trunk = frozen_image_trunk, frozen_text_trunk
+        self.frozen_image_split = frozen_image_split
 
     @classmethod
-    def from_pretrained(cls, name: str = "shopkit-lit", device: str | None = None, path: str | Path | None = None,
+    def from_pretrained(cls, name: str | None = None, device: str | None = None, path: str | Path | None = None,
                         registry: ModelRegistry = REGISTRY) -> "ItemEncoder":
-        """Load ``name`` through the registry; ``path`` points at your own copy (e.g. a notebook's model)."""
+        """Load ``name`` through the registry; ``path`` points at your own copy (e.g. a notebook's model).
+
+        Without a name: the registry's default image-text model, or its declared fallback (with a warning
+        saying how to train the default) while the default is not trained yet."""
         import open_clip
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        if name is None:
+            name = registry.available_default("clip")
         try:
             spec = registry.get(name)
         except UnknownModel:
@@ -86,12 +95,13 @@ class ItemEncoder:
             model, _, preprocess = open_clip.create_model_and_transforms(f"local-dir:{folder}", device=device)
             tokenizer = open_clip.get_tokenizer(f"local-dir:{folder}")
             fingerprint = f"{name}@{sha256_of(resolved.weights_path)[:16]}"
-            frozen = spec.source.get("frozen_image_trunk"), spec.source.get("frozen_text_trunk")
+            frozen = (spec.source.get("frozen_image_trunk"), spec.source.get("frozen_text_trunk"),
+                      _frozen_image_split(folder))
         else:
             arch = spec.source["architecture"]
             model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=str(resolved.weights_path), device=device)
             tokenizer = open_clip.get_tokenizer(arch)
-            fingerprint, frozen = name, (None, None)
+            fingerprint, frozen = name, (None, None, None)
         return cls(name, model, preprocess, tokenizer, device, fingerprint, *frozen)
 
     @property
@@ -129,12 +139,24 @@ class ItemEncoder:
         With a frozen image trunk the trunk's features come from the content-keyed cache that training
         filled (kit/clip/lit.py), so each photo goes through the trunk once, ever; only the head runs here.
         """
+        if self.frozen_image_split is not None:
+            return self._encode_from_stages(list(paths), batch_size)
         if self.frozen_image_trunk is None:
             return self.encode_images(list(paths), batch_size, on_error="raise").vectors
         from kit.clip.lit import image_trunk_features
 
         return self._project(self.model.visual.head,
                              image_trunk_features(self.model, self.preprocess, list(paths), batch_size))
+
+    @torch.inference_mode()
+    def _encode_from_stages(self, paths: list[Path], batch_size: int) -> np.ndarray:
+        """The trained top stages and head over the cached activations of the frozen bottom (centre crops)."""
+        from kit.clip.finetune import N_BLOCKS, run_frozen, stage_activations
+
+        split = self.frozen_image_split
+        acts = stage_activations(self.model, self.preprocess, paths, split, views=1, batch_size=batch_size)
+        pooled = run_frozen(self.model.visual.trunk, split, N_BLOCKS, acts)[0].numpy()
+        return self._project(self.model.visual.head, pooled)
 
     @torch.inference_mode()
     def _project(self, head: torch.nn.Module, features: np.ndarray) -> np.ndarray:
@@ -183,6 +205,15 @@ def _checked(texts: Sequence[str]) -> list[str]:
         if not isinstance(text, str) or not text.strip():
             raise BadInput(f"text {i} is empty; a query needs at least one word")
     return texts
+
+
+def _frozen_image_split(folder: Path) -> int | None:
+    """Where a fine-tuned model's training cut the image tower (its training.json), if it did."""
+    from kit.clip.finetune import N_BLOCKS
+
+    training = folder / "training.json"
+    config = json.loads(training.read_text()).get("config", {}) if training.is_file() else {}
+    return N_BLOCKS - int(config["cached_stages"]) if "cached_stages" in config else None
 
 
 def _repair_local_paths(folder: Path, registry: ModelRegistry) -> None:

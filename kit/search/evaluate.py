@@ -96,19 +96,25 @@ def iconic_baseline(split: str = "test", limit: int | None = None) -> dict:
     return {**_topk_accuracy((trunk([p.path for p in photos]) @ products.T).numpy(), truth), "n": len(photos)}
 
 
-def linear_probe_ceiling(split: str = "test", limit: int | None = None) -> dict:
-    """Reference for what a linear head on the *frozen* image features can do: logistic regression
-    on the pooled efficientnet-lite0 features of the train photos, evaluated on ``split``. shopkit-lit
-    also learns only heads on these features, so this is its practical ceiling for photo -> product."""
+def linear_probe_ceiling(split: str = "test", limit: int | None = None, encoder: ItemEncoder | None = None) -> dict:
+    """Reference for what a linear head on fixed image features can do: logistic regression on the train
+    photos' features, evaluated on ``split``. Without ``encoder``: the pooled *frozen* efficientnet-lite0
+    features, shopkit-lit's practical ceiling for photo -> product (it learns only heads on them). With an
+    encoder: its image embeddings (e.g. shopkit-lit-ft's, whose top stages learned)."""
     from sklearn.linear_model import LogisticRegression
 
     from kit.clip.lit import create_untrained, image_trunk_features
     from kit.config import kit_home
 
-    model, preprocess, _ = create_untrained(kit_home() / "tmp" / "probe-model")
     catalog = open_catalog("grocery_store")
     train, test = grocery_photos("train"), grocery_photos(split)[:limit]
-    features = lambda photos: F.normalize(torch.from_numpy(image_trunk_features(model, preprocess, [p.path for p in photos])), dim=-1).numpy()  # noqa: E731
+    if encoder is None:
+        model, preprocess, _ = create_untrained(kit_home() / "tmp" / "probe-model")
+        embed = lambda paths: image_trunk_features(model, preprocess, paths)  # noqa: E731
+    else:
+        cache = EmbeddingCache(f"{encoder.fingerprint}/image")
+        embed = lambda paths: cache.embed([file_key(p) for p in paths], paths, encoder.encode_image_files, 256, "photos")  # noqa: E731
+    features = lambda photos: F.normalize(torch.from_numpy(embed([p.path for p in photos])), dim=-1).numpy()  # noqa: E731
     labels = lambda photos: np.array([catalog.ids.index(p.item_id) for p in photos])  # noqa: E731
     probe = LogisticRegression(C=100, max_iter=3000).fit(features(train), labels(train))
     return {"top1": float(probe.score(features(test), labels(test))), "n": len(test)}
