@@ -61,7 +61,8 @@ TRAIN_EPOCHS = 10          # epochs of head training (the full model uses 40)
 FASHION_ITEMS = 600        # fashion training pairs (None = the whole 80% train split)
 EVAL_PHOTOS = 200          # grocery test photos to evaluate on (None = all 2,485)
 FT_STAGES = (1, 2)         # top image stages to unfreeze, one run each (the default model unfreezes 2)
-FT_EPOCHS = 3              # fine-tuning epochs per run (the full model uses 6)
+FT_EPOCHS = 5              # fine-tuning epochs per run (the full model uses 6)
+FT_LR = 1e-4               # a gentler rate than the full model's 3e-4: few photos, few steps
 FT_GROCERY_PHOTOS = 800    # grocery train photos for fine-tuning (None = all 2,640)
 FT_FASHION_ITEMS = 300     # fashion train items for fine-tuning (None = the whole train split)
 SEED = 0
@@ -203,7 +204,7 @@ print(f"{'shopkit-lit (products as text)':45} {ours['top1']:.3f}  {ours['top5']:
 # %%
 curve = []
 for stages in FT_STAGES:
-    config = FinetuneConfig(unfrozen_stages=stages, cached_stages=max(FT_STAGES), epochs=FT_EPOCHS,
+    config = FinetuneConfig(unfrozen_stages=stages, cached_stages=max(FT_STAGES), epochs=FT_EPOCHS, lr=FT_LR,
                             max_grocery_photos=FT_GROCERY_PHOTOS, max_fashion_items=FT_FASHION_ITEMS,
                             test_photos=EVAL_PHOTOS, seed=SEED)
     ft_folder, ft_history, ft_metrics = train_finetuned(kit_home() / "notebooks" / f"shopkit-lit-ft-01-{stages}", config)
@@ -223,10 +224,12 @@ ft_eval = evaluate.grocery_image_retrieval(ft_encoder, "test", "text", EVAL_PHOT
 print(f"test top-1: shopkit-lit {ours['top1']:.3f} -> {max(FT_STAGES)} stage(s) fine-tuned {ft_eval['top1']:.3f}")
 
 # %% [markdown]
-# **What you should see:** every unfrozen run above the heads-only point, and the test top-1 of the fine-tuned
-# model above shopkit-lit's from section 6, even on these small subsets. The first run pays for caching the
-# activations; the second reuses them, so its minutes are nearly all training. `make bench` draws the same curve
-# on all the data (docs/benchmarks.md, "Item understanding II"), and `shopkit-lit-ft` is the kit's default model.
+# **What you should see:** on these small subsets the unfrozen runs end a few points of val top-1 above the
+# heads-only point, or level with it (then the heads-only weights are kept: training keeps its best epoch), and the
+# test line moves by a few points either way: 800 photos are too few for the top stages to learn much. The
+# first run pays for caching the activations; the second reuses them, so its minutes are nearly all training.
+# On all the data `make bench` measured 0.635 -> 0.662 -> 0.689 val top-1 for 0, 1, 2 stages and test top-1
+# 0.668 (shopkit-lit) -> 0.755 (docs/benchmarks.md, "Item understanding II"); `shopkit-lit-ft` is the kit's default.
 
 # %% [markdown]
 # ## 8 What gets mixed up
