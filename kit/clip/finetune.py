@@ -34,13 +34,12 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from kit.catalog import Item
 from kit.clip.cache import EmbeddingCache, file_key
-from kit.clip.lit import (LitConfig, PairSet, _batches, create_untrained, fashion_split, item_text, text_trunk_features,
-                          top_k_accuracy, train_heads)
+from kit.clip.lit import (LitConfig, PairSet, _batches, contrastive_step, create_untrained, fashion_split, item_text,
+                          text_trunk_features, top_k_accuracy, train_heads)
 from kit.errors import BadInput
 from kit.images import load_image
 from kit.registry import REGISTRY, ModelRegistry
@@ -291,17 +290,8 @@ def finetune(model, sets: list[tuple[ActivationPairs, bool]], config: FinetuneCo
         for pairs, index in epoch_batches():
             views = torch.from_numpy(rng.integers(0, pairs.acts.shape[0], len(index)))
             x = pairs.acts[views, torch.from_numpy(index)].float().contiguous(memory_format=torch.channels_last)
-            image = F.normalize(model.visual.head(upper_forward(trunk, train_from, x)), dim=-1)
-            text = F.normalize(model.text.proj(pairs.text[index]), dim=-1)
-            loss = loss_fn(image, text, model.logit_scale.exp())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler.last_epoch < scheduler.total_steps - 1:
-                scheduler.step()
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, 4.6052)
-            losses.append(loss.item())
+            losses.append(contrastive_step(model, model.visual.head(upper_forward(trunk, train_from, x)),
+                                           model.text.proj(pairs.text[index]), loss_fn, optimizer, scheduler))
         model.visual.head.eval(), model.text.proj.eval()
         history.losses.append(float(np.mean(losses)))
         score = val() if val is not None else -history.losses[-1]

@@ -226,6 +226,19 @@ def _batches(pairs: PairSet, batch_size: int, rng: np.random.Generator, distinct
 
 
 # -- training ------------------------------------------------------------------------------------------
+def contrastive_step(model, image: torch.Tensor, text: torch.Tensor, loss_fn, optimizer, scheduler) -> float:
+    """One ClipLoss step on a batch of projected image and text embeddings (normalised here); returns the loss."""
+    loss = loss_fn(F.normalize(image, dim=-1), F.normalize(text, dim=-1), model.logit_scale.exp())
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    if scheduler.last_epoch < scheduler.total_steps - 1:
+        scheduler.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, 4.6052)  # temperature at most 100, as CLIP does
+    return loss.item()
+
+
 def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig,
                 val: Callable[[], float] | None = None) -> LitHistory:
     """Train the two projection heads and the temperature on cached trunk features.
@@ -250,17 +263,8 @@ def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig
         rng.shuffle(batches)
         losses = []
         for pairs, index in batches:
-            image = F.normalize(model.visual.head(pairs.image[index]), dim=-1)
-            text = F.normalize(model.text.proj(pairs.text[index]), dim=-1)
-            loss = loss_fn(image, text, model.logit_scale.exp())
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler.last_epoch < scheduler.total_steps - 1:
-                scheduler.step()
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, 4.6052)  # temperature at most 100, as CLIP does
-            losses.append(loss.item())
+            losses.append(contrastive_step(model, model.visual.head(pairs.image[index]), model.text.proj(pairs.text[index]),
+                                           loss_fn, optimizer, scheduler))
         model.visual.head.eval(), model.text.proj.eval()
         history.losses.append(float(np.mean(losses)))
         score = val() if val is not None else -history.losses[-1]
