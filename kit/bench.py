@@ -181,7 +181,9 @@ def fine_tuned_towers(quick: bool = False) -> str:
         "## Item understanding II: fine-tuned towers (issue 16)",
         f"Measured {date.today()} on {_machine()}. {default.name} is the registry's default image-text model "
         f"(shopkit-lit stays loadable by name and is the fallback while {default.name} is untrained). Settings: "
-        f"{shipped.unfrozen_stages} top stages, {shipped.views} views, {shipped.probe_epochs} LP + {shipped.epochs} FT epochs"
+        f"{shipped.unfrozen_stages} top stages, {shipped.views} views, {shipped.probe_epochs} LP + {shipped.epochs} FT epochs, "
+        f"{shipped.hard_negative_share:.0%} of the fashion batches sorted into hard negatives (50% measured worse on every "
+        "fashion measure during development: dense shopper R@5 0.741, zero-shot gender 0.399, title -> photo R@10 0.239)"
         + (" (quick: subsets)" if quick else "") + ". Minutes are those each model's training.json recorded; where an earlier run "
         "had cached the frozen stages' activations, caching counts only loading them (cold, on this machine: about 6 "
         "minutes for two views of the 10,387 training photos plus the val and test photos).",

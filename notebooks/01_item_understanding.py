@@ -228,8 +228,8 @@ print(f"test top-1: shopkit-lit {ours['top1']:.3f} -> {max(FT_STAGES)} stage(s) 
 # heads-only point, or level with it (then the heads-only weights are kept: training keeps its best epoch), and the
 # test line moves by a few points either way: 800 photos are too few for the top stages to learn much. The
 # first run pays for caching the activations; the second reuses them, so its minutes are nearly all training.
-# On all the data `make bench` measured 0.635 -> 0.662 -> 0.689 val top-1 for 0, 1, 2 stages and test top-1
-# 0.668 (shopkit-lit) -> 0.755 (docs/benchmarks.md, "Item understanding II"); `shopkit-lit-ft` is the kit's default.
+# On all the data `make bench` measured 0.635 -> 0.693 -> 0.703 val top-1 for 0, 1, 2 stages and test top-1
+# 0.668 (shopkit-lit) -> 0.761 (docs/benchmarks.md, "Item understanding II"); `shopkit-lit-ft` is the kit's default.
 
 # %% [markdown]
 # ## 8 What gets mixed up

@@ -16,7 +16,7 @@ photo. Training is LP-FT (Kumar et al., ICLR 2022): the heads are first fitted o
 LiT step, seconds), then heads and top stages train together with open_clip's ``ClipLoss``, so the
 pretrained features are not torn up by random heads. BatchNorm statistics stay frozen (eval mode).
 
-Batches hold one catalog each. Grocery batches never repeat a product; in a share of the fashion batches
+Batches hold one catalog each. Grocery batches never repeat a product; in a quarter of the fashion batches
 the items are sorted by (article type, gender), so their negatives are the same kind of garment in another
 colour or for other shoppers: the hard negatives that teach colour and gender.
 """
@@ -62,7 +62,7 @@ class FinetuneConfig:
     batch_size: int = 128
     lr: float = 3e-4
     weight_decay: float = 0.05
-    hard_negative_share: float = 0.5  # share of fashion batches sorted by (article type, gender)
+    hard_negative_share: float = 0.25  # share of fashion batches sorted by (article type, gender); 0.5 measured worse
     seed: int = 0
     fashion_holdout: float = 0.2
     catalogs: tuple[str, ...] = ("grocery_store", "fashion_products")
