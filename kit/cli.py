@@ -342,6 +342,44 @@ def cmd_bundles_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _semids_config(args: argparse.Namespace):
+    from kit.semids.pipeline import SemidsConfig
+
+    if args.levels < 1 or args.codebook_size < 2:
+        raise BadInput(f"--levels must be >= 1 and --codebook-size >= 2, got {args.levels} and {args.codebook_size}")
+    config = SemidsConfig(dataset=args.dataset, text_model=args.text_model, tokenizer=args.tokenizer)
+    config.rqvae.levels, config.rqvae.codebook_size = args.levels, args.codebook_size
+    if getattr(args, "eval_users", None) is not None:
+        config.eval_users = args.eval_users
+    return config
+
+
+def cmd_semids_build(args: argparse.Namespace) -> int:
+    from kit.semids.pipeline import build_ids, ids_path, load_sequences
+
+    config = _semids_config(args)
+    _, stats = build_ids(load_sequences(args.dataset), config)
+    print(json.dumps({"path": str(ids_path(config)), **stats}, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_semids_train(args: argparse.Namespace) -> int:
+    from kit.semids.pipeline import TRAINERS, load_sequences
+
+    config, data = _semids_config(args), load_sequences(args.dataset)
+    trained = {name: TRAINERS[name](data, config, True) for name in args.models if name in TRAINERS}
+    print(json.dumps(trained, indent=None if args.json else 2))
+    return 0
+
+
+def cmd_semids_eval(args: argparse.Namespace) -> int:
+    from kit.semids.pipeline import evaluate, load_sequences
+
+    result = evaluate(load_sequences(args.dataset), _semids_config(args), tuple(args.models))
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """What `make demo` builds before the app serves, with a few real answers as a check (the app itself is
     apps/assistant.py, which calls the same :func:`kit.assistant.build_assistant`)."""
@@ -520,6 +558,27 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true")
         command.set_defaults(func=func)
     bench.set_defaults(func=cmd_bench)
+
+    from kit.semids.pipeline import MODEL_TABLE, TEXT_MODELS, TOKENIZERS, TRAINERS
+
+    semids = sub.add_parser("semids", help="semantic IDs: item codes, SASRec, generative retrieval").add_subparsers(
+        dest="semids_command", required=True)
+    for name, func, text in (("build", cmd_semids_build, "embed item texts and give every item a unique semantic ID"),
+                             ("train", cmd_semids_train, "train (or resume) the sequence models into the cache"),
+                             ("eval", cmd_semids_eval, "test Recall/NDCG@10/50 per model (trains what is missing)")):
+        command = semids.add_parser(name, help=text)
+        command.add_argument("--dataset", default="amazon_scientific")
+        command.add_argument("--text-model", default="e5-small", choices=list(TEXT_MODELS))
+        command.add_argument("--tokenizer", default="rqvae", choices=list(TOKENIZERS))
+        command.add_argument("--levels", type=int, default=3)
+        command.add_argument("--codebook-size", type=int, default=64)
+        if name != "build":
+            choices = list(MODEL_TABLE) if name == "eval" else list(TRAINERS)
+            command.add_argument("--models", nargs="+", default=choices, choices=choices)
+        if name == "eval":
+            command.add_argument("--eval-users", type=int, help="test examples for the generative models (default all)")
+        command.add_argument("--json", action="store_true")
+        command.set_defaults(func=func)
 
     return parser
 

@@ -77,6 +77,12 @@ LESSONS = (
            lambda r: r["turns"] == 8 and r["tools"][:4] == ["search", "item_info", "add", "complete"]
            and r["tools"][6:] == ["image_search", "search"],
            "8 turns; tools search, item_info, add, complete ... image_search, search"),
+    Lesson("07_semantic_ids", "item texts -> codes (residual k-means, RQ-VAE), SASRec vs generative retrieval",
+           ("amazon_scientific",),
+           lambda r: r["unique_ids"] == r["items"] and r["rqvae_collided"] < r["kmeans_collided"]
+           and r["sasrec"] > r["popularity"] and r["tiger"] > r["popularity"] and r["invalid_constrained"] == 0,
+           "every item has a unique ID; the RQ-VAE collides less than k-means; SASRec and the generator beat "
+           "popularity; constrained beams name only real items"),
 )
 
 

@@ -1,0 +1,220 @@
+"""The chat model learns the items: one new token per code, LoRA, and tasks made from the real sequences.
+
+Every ``(level, code)`` of the semantic IDs becomes a token ``<|sid_{level}_{code}|>`` added to the
+chat model's tokenizer (its embedding row starts at the mean of the existing rows), so an item is
+spelled as ``L + 1`` tokens. peft trains LoRA adapters on the attention projections plus the new
+token rows only (``trainable_token_indices``), on four tasks built from the data:
+
+- history -> next item's ID (the recommendation task, scored with Recall@10)
+- title -> ID, and ID -> title (so the tokens mean something in words)
+- a mixed reply: a request in words, an answer with the item's ID and its title inline.
+
+Generation of IDs is constrained by the same prefix trie as the generative retriever, so the model
+never names an item that does not exist; free text that contains IDs is decoded back to titles and
+every ID is checked against the table (:meth:`ItemChat.reply`). Prompts are short plain text, not
+the chat template: on 2 CPU cores every token of a training example costs time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from kit.semids.codes import SemanticIds
+from kit.sequences import NextItemExample, SequenceData
+
+TOKEN = re.compile(r"<\|sid_(\d+)_(\d+)\|>")
+
+
+@dataclass
+class ChatItemsConfig:
+    rank: int = 16
+    alpha: int = 32
+    steps_per_epoch: int = 50  # CPU default: 100 steps, about 10 s each on 2 cores; on a GPU use 20 x 200
+    epochs: int = 2
+    patience: int = 2
+    batch_size: int = 8
+    lr: float = 2e-3
+    history_items: int = 5
+    title_words: int = 10
+    valid_users: int = 30
+    seed: int = 0
+
+
+def token_names(ids: SemanticIds) -> list[str]:
+    """One token per code and level, the de-duplication level last."""
+    sizes = [ids.codebook_size] * ids.levels + [ids.dedup_size]
+    return [f"<|sid_{level}_{code}|>" for level, size in enumerate(sizes) for code in range(size)]
+
+
+def spell(ids: SemanticIds, item: int) -> str:
+    return "".join(f"<|sid_{level}_{code}|>" for level, code in enumerate(ids.semantic_id(item)))
+
+
+def short_title(text: str, words: int) -> str:
+    return " ".join(text.split(".")[0].split()[:words])
+
+
+@dataclass
+class ItemReply:
+    """A reply with its item IDs decoded: ``text`` shows titles where the model wrote IDs."""
+
+    text: str
+    items: list[int] = field(default_factory=list)
+    invalid_ids: int = 0  # ID spellings that name no item (dropped from ``text``)
+
+
+class ItemChat(nn.Module):
+    """A causal LM (SmolLM2 by default) whose vocabulary speaks the catalog's semantic IDs."""
+
+    def __init__(self, model, tokenizer, ids: SemanticIds, config: ChatItemsConfig) -> None:
+        from peft import LoraConfig, get_peft_model
+
+        super().__init__()
+        self.ids, self.config, self.tokenizer = ids, config, tokenizer
+        names = token_names(ids)
+        tokenizer.add_tokens(names)
+        model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
+        self.item_token_ids = tokenizer.convert_tokens_to_ids(names)
+        with torch.no_grad():
+            rows = model.get_input_embeddings().weight
+            rows[self.item_token_ids] = rows[: self.item_token_ids[0]].mean(dim=0)
+        self._token_of = {name: token for name, token in zip(names, self.item_token_ids)}
+        lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=0.0,
+                          target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+                          trainable_token_indices={"embed_tokens": self.item_token_ids})
+        self.model = get_peft_model(model, lora)
+        self._trie = self._token_trie()
+
+    # --- only the trained parameters are state (LoRA and the new token rows), not the 135M frozen ones ---
+    def state_dict(self, *args, **kwargs) -> dict[str, torch.Tensor]:
+        return {name: p.detach().clone() for name, p in self.named_parameters() if p.requires_grad}
+
+    def load_state_dict(self, state: dict[str, torch.Tensor], strict: bool = True, assign: bool = False):
+        params = dict(self.named_parameters())
+        missing = [name for name in state if name not in params]
+        if missing and strict:
+            raise KeyError(f"unknown parameters {missing[:3]}")
+        with torch.no_grad():
+            for name, value in state.items():
+                params[name].copy_(value)
+
+    # --- the tasks ---
+    def examples(self, data: SequenceData, split: str, rng: np.random.Generator, n: int) -> list[tuple[str, str]]:
+        """``n`` (prompt, answer) pairs drawn from ``split``, the four tasks in equal shares."""
+        rows = data.splits[split]
+        out = []
+        for _ in range(n):
+            example = rows[int(rng.integers(len(rows)))]
+            task = int(rng.integers(4))
+            out.append(self._task(task, example, data))
+        return out
+
+    def _task(self, task: int, example: NextItemExample, data: SequenceData) -> tuple[str, str]:
+        title = lambda i: short_title(data.texts[i], self.config.title_words)  # noqa: E731
+        if task == 0:
+            return self.next_item_prompt(example.history), spell(self.ids, example.target)
+        if task == 1:
+            return f"ID of: {title(example.target)}\nID:", spell(self.ids, example.target)
+        if task == 2:
+            return f"Item {spell(self.ids, example.target)} is:", " " + title(example.target)
+        last = example.history[-1]
+        return (f"I bought {title(last)}. Something like my last purchases?\nAnswer:",
+                f" Try {spell(self.ids, example.target)} ({title(example.target)}).")
+
+    def next_item_prompt(self, history: tuple[int, ...]) -> str:
+        recent = " ".join(spell(self.ids, i) for i in history[-self.config.history_items:])
+        return f"Purchases: {recent}\nNext:"
+
+    # --- training ---
+    def loss(self, batch: list[tuple[str, str]]) -> torch.Tensor:
+        """Causal LM loss on the answers only (prompt tokens are context, not targets)."""
+        eos = self.tokenizer.eos_token_id
+        sequences, labels = [], []
+        for prompt, answer in batch:
+            p = self.tokenizer(prompt, add_special_tokens=False).input_ids
+            a = self.tokenizer(answer, add_special_tokens=False).input_ids + [eos]
+            sequences.append(p + a)
+            labels.append([-100] * len(p) + a)
+        width = max(map(len, sequences))
+        tokens = torch.full((len(batch), width), eos, dtype=torch.long)
+        target = torch.full((len(batch), width), -100, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (s, l) in enumerate(zip(sequences, labels)):
+            tokens[row, :len(s)], target[row, :len(l)], mask[row, :len(s)] = torch.tensor(s), torch.tensor(l), 1
+        return self.model(input_ids=tokens, attention_mask=mask, labels=target).loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        return torch.optim.AdamW(trainable, lr=self.config.lr, weight_decay=0.0)
+
+    # --- generation ---
+    def _token_trie(self) -> dict[tuple[int, ...], list[int]]:
+        table = {}
+        for prefix, allowed in self.ids.prefix_trie().items():
+            table[tuple(self._model_token(t) for t in prefix)] = [self._model_token(t) for t in allowed]
+        return table
+
+    def _model_token(self, table_token: int) -> int:
+        """The chat model's token id for a token of :meth:`SemanticIds.tokens` (same level and code)."""
+        offset = table_token - 2
+        level = min(offset // self.ids.codebook_size, self.ids.levels)
+        code = offset - level * self.ids.codebook_size
+        return self._token_of[f"<|sid_{level}_{code}|>"]
+
+    def _item_of(self, model_tokens: list[int]) -> int | None:
+        text = self.tokenizer.decode(model_tokens)
+        codes = tuple(int(code) for _, code in TOKEN.findall(text))
+        return self.ids.item_of_codes(codes)
+
+    @torch.no_grad()
+    def recommend(self, histories: list[tuple[int, ...]], k: int = 10, constrained: bool = True
+                  ) -> tuple[list[list[int]], float]:
+        """Top-``k`` items per history by beam search over item tokens, and the share of invalid IDs."""
+        self.model.eval()
+        length = self.ids.codes.shape[1]
+        lists, invalid, total = [], 0, 0
+        for history in histories:
+            prompt = self.tokenizer(self.next_item_prompt(history), return_tensors="pt").input_ids
+            start = prompt.shape[1]
+
+            def allowed(batch_id: int, sent: torch.Tensor) -> list[int]:
+                return self._trie.get(tuple(sent[start:].tolist()), [self.tokenizer.eos_token_id])
+
+            out = self.model.generate(input_ids=prompt, attention_mask=torch.ones_like(prompt), num_beams=k,
+                                      num_return_sequences=k, max_new_tokens=length, min_new_tokens=length,
+                                      do_sample=False, pad_token_id=self.tokenizer.eos_token_id,
+                                      prefix_allowed_tokens_fn=allowed if constrained else None)
+            items = [self._item_of(row[start:].tolist()) for row in out]
+            invalid += sum(i is None for i in items)
+            total += len(items)
+            lists.append([i for i in items if i is not None])
+        return lists, invalid / max(total, 1)
+
+    @torch.no_grad()
+    def reply(self, prompt: str, max_new_tokens: int = 40) -> ItemReply:
+        """Free generation; every ID in it becomes the item's title, an ID naming no item is dropped."""
+        self.model.eval()
+        ids = self.tokenizer(prompt, return_tensors="pt").input_ids
+        out = self.model.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens,
+                                  do_sample=False, pad_token_id=self.tokenizer.eos_token_id)
+        raw = self.tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=False)
+        raw = raw.split(self.tokenizer.eos_token)[0]
+        items, invalid = [], 0
+
+        def replace(match: re.Match) -> str:
+            nonlocal invalid
+            codes = tuple(int(c) for _, c in TOKEN.findall(match.group(0)))
+            item = self.ids.item_of_codes(codes)
+            if item is None:
+                invalid += 1
+                return ""
+            items.append(item)
+            return f"[{short_title(self.ids.text_of(item), self.config.title_words)}]"
+
+        text = re.sub(r"(?:<\|sid_\d+_\d+\|>)+", replace, raw)
+        return ItemReply(" ".join(text.split()), items, invalid)

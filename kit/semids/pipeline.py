@@ -1,0 +1,323 @@
+"""Build, train and evaluate the semantic-ID models of one sequence dataset, with everything saved under
+``$KIT_HOME/models/semids/<dataset>/`` (IDs as a Parquet item table, checkpoints, model cards).
+
+Each step reuses what an earlier run saved: ``evaluate`` trains what is missing, ``train`` resumes a
+killed run from its last finished epoch. The CLI (``python -m kit semids``), the bench and
+notebook 07 all call these functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import resource
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from kit.bundled_catalogs import CATALOG_TABLE
+from kit.config import models_dir
+from kit.errors import BadInput
+from kit.semids.chat_items import ChatItemsConfig, ItemChat
+from kit.semids.codes import SemanticIds
+from kit.semids.embeddings import item_text_embeddings
+from kit.semids.ranking import (content_scorer, metrics_from_ranks, popularity_scorer, ranks_from_lists,
+                                ranks_from_scores)
+from kit.semids.residual_kmeans import ResidualKMeans
+from kit.semids.rqvae import RQVAEConfig, train_rqvae
+from kit.semids.sasrec import SASRec, SASRecConfig, training_sequences
+from kit.semids.tiger import Tiger, TigerConfig
+from kit.semids.training import fit
+from kit.sequences import NextItemExample, SequenceData
+
+TOKENIZERS = ("rqvae", "kmeans")
+TEXT_MODELS = ("minilm", "e5-small")
+
+
+@dataclass
+class SemidsConfig:
+    """Everything a run depends on; saved next to its outputs so a changed setting is never mixed up."""
+
+    dataset: str = "amazon_scientific"
+    text_model: str = "e5-small"  # measured: see docs/benchmarks.md ## Semantic IDs
+    tokenizer: str = "rqvae"
+    rqvae: RQVAEConfig = field(default_factory=RQVAEConfig)
+    sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    tiger: TigerConfig = field(default_factory=TigerConfig)
+    chat: ChatItemsConfig = field(default_factory=ChatItemsConfig)
+    chat_model: str = "smollm2-135m-instruct"
+    chat_eval_users: int = 100  # test users for the chat model (its beam search takes seconds per user on CPU)
+    eval_users: int | None = None  # test examples scored by the generative models (None: all)
+
+
+def sequence_datasets() -> list[str]:
+    return [name for name, spec in CATALOG_TABLE.items() if spec.sequences is not None]
+
+
+def load_sequences(dataset: str) -> SequenceData:
+    spec = CATALOG_TABLE.get(dataset)
+    if spec is None or spec.sequences is None:
+        raise BadInput(f"{dataset!r} has no purchase sequences; datasets with sequences: {sequence_datasets()}")
+    return spec.sequences()
+
+
+def run_dir(config: SemidsConfig) -> Path:
+    return models_dir() / "semids" / config.dataset
+
+
+def settings_digest(settings: object) -> str:
+    """A short hash of a dataclass of settings: runs with other settings are saved under other names."""
+    return hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode()).hexdigest()[:8]
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build_ids(data: SequenceData, config: SemidsConfig, save: bool = True) -> tuple[SemanticIds, dict]:
+    """Text vectors -> codes -> de-duplicated IDs; returns the IDs and their statistics."""
+    if config.tokenizer not in TOKENIZERS:
+        raise BadInput(f"unknown tokenizer {config.tokenizer!r}; choose one of {TOKENIZERS}")
+    started = time.perf_counter()
+    vectors = item_text_embeddings(data.texts, config.text_model)
+    levels, size = config.rqvae.levels, config.rqvae.codebook_size
+    if config.tokenizer == "rqvae":
+        _, codes, mse, _ = train_rqvae(vectors, config.rqvae)
+    else:
+        codes, mse = ResidualKMeans(levels, size, seed=config.rqvae.seed).fit_codes(vectors)
+    ids = SemanticIds.from_codes(codes, size, data.item_ids, data.texts, f"{config.tokenizer}/{config.text_model}")
+    stats = {**ids.stats(mse).as_dict(), "seconds": round(time.perf_counter() - started, 1)}
+    if save:
+        path = ids_path(config)
+        ids.save(path)
+        path.with_name(path.stem + ".stats.json").write_text(json.dumps(stats, indent=2) + "\n")
+    return ids, stats
+
+
+def ids_path(config: SemidsConfig) -> Path:
+    r = config.rqvae
+    return run_dir(config) / f"ids-{config.tokenizer}-{config.text_model}-L{r.levels}K{r.codebook_size}.parquet"
+
+
+def load_or_build_ids(data: SequenceData, config: SemidsConfig) -> SemanticIds:
+    path = ids_path(config)
+    return SemanticIds.load(path) if path.exists() else build_ids(data, config)[0]
+
+
+def _write_card(path: Path, title: str, config: object, result: dict) -> None:
+    lines = [f"# Model card: {title}", "", "Trained by ShopKit (`python -m kit semids train`) on the registry's",
+             "`amazon_scientific` train split; early stopping on valid Recall@10. Not a released model.", "",
+             "## Training settings", "", "```json", json.dumps(asdict(config), indent=2), "```", "",
+             "## Result", "", "```json", json.dumps(result, indent=2), "```", ""]
+    path.with_suffix(".md").write_text("\n".join(lines))
+
+
+def train_sasrec(data: SequenceData, config: SemidsConfig, with_text: bool = False, progress: bool = True
+                 ) -> tuple[SASRec, dict]:
+    """SASRec with full cross-entropy (``with_text``: item embeddings plus their projected text vectors).
+
+    Resumes from ``<name>-<settings hash>.ckpt`` after a kill; reuses the ``.pt`` trained with these settings.
+    """
+    cfg = config.sasrec
+    name = f"sasrec-text-{config.text_model}" if with_text else "sasrec"
+    final = run_dir(config) / f"{name}-{settings_digest(cfg)}.pt"
+    torch.manual_seed(cfg.seed)
+    text = item_text_embeddings(data.texts, config.text_model) if with_text else None
+    model = SASRec(data.num_items, cfg, text)
+    if final.exists():
+        saved = torch.load(final, weights_only=False)
+        if saved["config"] == asdict(cfg):
+            model.load_state_dict(saved["weights"])
+            return model.eval(), saved["result"]
+    sequences = training_sequences(data, cfg.max_len)
+
+    def batches(epoch: int) -> list[torch.Tensor]:
+        order = torch.randperm(len(sequences), generator=torch.Generator().manual_seed(cfg.seed + epoch))
+        return [sequences[order[i:i + cfg.batch_size]] for i in range(0, len(sequences), cfg.batch_size)]
+
+    def validate() -> float:
+        return metrics_from_ranks(ranks_from_scores(model.score, data.splits["valid"]))["recall@10"]
+
+    result = fit(model, batches, validate, epochs=cfg.epochs, patience=cfg.patience,
+                 checkpoint=final.with_suffix(".ckpt"), desc=name, progress=progress)
+    summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
+               "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
+               "peak_memory_mb": round(peak_memory_mb())}
+    torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
+    _write_card(final, f"{name} (full cross-entropy)", cfg, summary)
+    return model, summary
+
+
+def _valid_slice(examples: list[NextItemExample], n: int | None, seed: int) -> list[NextItemExample]:
+    if n is None or n >= len(examples):
+        return list(examples)
+    picks = np.random.default_rng(seed).choice(len(examples), n, replace=False)
+    return [examples[i] for i in sorted(picks)]
+
+
+def generative_ranks(model: Tiger, examples: list[NextItemExample], k: int = 50, batch_size: int = 64,
+                     constrained: bool = True) -> tuple[np.ndarray, float]:
+    """Ranks of the targets in the model's top-``k`` beams, and the share of invalid generated IDs."""
+    lists, invalid = [], []
+    for start in range(0, len(examples), batch_size):
+        chunk = examples[start:start + batch_size]
+        ranked, share = model.recommend([e.history for e in chunk], k, constrained)
+        lists += ranked
+        invalid.append(share * len(chunk))
+    return ranks_from_lists(lists, examples), float(sum(invalid) / max(len(examples), 1))
+
+
+def train_tiger(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progress: bool = True
+                ) -> tuple[Tiger, dict]:
+    cfg = config.tiger
+    final = run_dir(config) / f"tiger-{ids_path(config).stem}-{ids.digest()}-{settings_digest(cfg)}.pt"
+    torch.manual_seed(cfg.seed)
+    model = Tiger(ids, cfg)
+    if final.exists():
+        saved = torch.load(final, weights_only=False)
+        if saved["config"] == asdict(cfg):
+            model.load_state_dict(saved["weights"])
+            return model.eval(), saved["result"]
+    train = data.splits["train"]
+    valid = _valid_slice(data.splits["valid"], cfg.valid_users, cfg.seed)
+
+    lengths = np.array([min(len(e.history), cfg.max_items) for e in train])
+
+    def batches(epoch: int) -> list[tuple[list, list]]:
+        """Shuffled batches of similar history length (padding to the longest would triple the work)."""
+        rng = np.random.default_rng(cfg.seed + epoch)
+        order = np.lexsort((rng.random(len(train)), lengths))
+        chunks = [order[s:s + cfg.batch_size] for s in range(0, len(train), cfg.batch_size)]
+        return [([train[i].history for i in chunks[c]], [train[i].target for i in chunks[c]])
+                for c in rng.permutation(len(chunks))]
+
+    def validate() -> float:
+        return metrics_from_ranks(generative_ranks(model, valid, k=10)[0])["recall@10"]
+
+    result = fit(model, batches, validate, epochs=cfg.epochs, patience=cfg.patience,
+                 checkpoint=final.with_suffix(".ckpt"), desc="TIGER", progress=progress)
+    summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
+               "valid_users": len(valid), "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
+               "peak_memory_mb": round(peak_memory_mb()), "ids": ids.tokenizer}
+    torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
+    _write_card(final, f"tiger over {ids.tokenizer} semantic IDs", cfg, summary)
+    return model, summary
+
+
+
+def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progress: bool = True
+               ) -> tuple[ItemChat, dict]:
+    """LoRA + new item tokens on the registry's chat model; saves only the trained parameters."""
+    from kit.llm.local import LocalChatModel
+
+    cfg = config.chat
+    final = run_dir(config) / f"chat-{config.chat_model}-{ids_path(config).stem}-{ids.digest()}-{settings_digest(cfg)}.pt"
+    base = LocalChatModel.from_registry(config.chat_model)
+    torch.manual_seed(cfg.seed)
+    model = ItemChat(base.model, base.tokenizer, ids, cfg)
+    if final.exists():
+        saved = torch.load(final, weights_only=False)
+        if saved["config"] == asdict(cfg):
+            model.load_state_dict(saved["weights"])
+            return model.eval(), saved["result"]
+    valid = _valid_slice(data.splits["valid"], cfg.valid_users, cfg.seed)
+
+    def batches(epoch: int) -> list[list[tuple[str, str]]]:
+        rng = np.random.default_rng(cfg.seed + epoch)
+        return [model.examples(data, "train", rng, cfg.batch_size) for _ in range(cfg.steps_per_epoch)]
+
+    def validate() -> float:
+        lists, _ = model.recommend([e.history for e in valid], k=10)
+        return metrics_from_ranks(ranks_from_lists(lists, valid))["recall@10"]
+
+    result = fit(model, batches, validate, epochs=cfg.epochs, patience=cfg.patience,
+                 checkpoint=final.with_suffix(".ckpt"), desc="chat model", progress=progress)
+    summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
+               "valid_users": len(valid), "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
+               "peak_memory_mb": round(peak_memory_mb()), "base": config.chat_model, "ids": ids.tokenizer}
+    torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
+    _write_card(final, f"{config.chat_model} + LoRA speaking {ids.tokenizer} semantic IDs", cfg, summary)
+    return model, summary
+
+
+def _training(summary: dict) -> dict:
+    return {"training_minutes": summary["minutes"], "peak_memory_mb": summary["peak_memory_mb"]}
+
+
+def _popularity(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
+    return metrics_from_ranks(ranks_from_scores(popularity_scorer(data), data.splits["test"]))
+
+
+def _content(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
+    vectors = item_text_embeddings(data.texts, config.text_model)
+    return metrics_from_ranks(ranks_from_scores(content_scorer(vectors, last=1), data.splits["test"]))
+
+
+def _sasrec(with_text: bool):
+    def run(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
+        model, trained = train_sasrec(data, config, with_text=with_text, progress=progress)
+        return {**metrics_from_ranks(ranks_from_scores(model.score, data.splits["test"])), **_training(trained)}
+    return run
+
+
+def _tiger(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
+    ids = load_or_build_ids(data, config)
+    model, trained = train_tiger(data, ids, config, progress=progress)
+    subset = _valid_slice(data.splits["test"], config.eval_users, config.tiger.seed)
+    result = {**metrics_from_ranks(generative_ranks(model, subset, k=50)[0]), **_training(trained)}
+    result["invalid_id_share_unconstrained"] = generative_ranks(model, subset[:200], k=10, constrained=False)[1]
+    return result
+
+
+def _chat(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
+    ids = load_or_build_ids(data, config)
+    model, trained = train_chat(data, ids, config, progress=progress)
+    subset = _valid_slice(data.splits["test"], config.chat_eval_users, config.chat.seed)
+    lists, invalid = model.recommend([e.history for e in subset], k=10)
+    result = {**metrics_from_ranks(ranks_from_lists(lists, subset)), **_training(trained)}
+    result["invalid_id_share"] = invalid
+    result["invalid_id_share_unconstrained"] = model.recommend([e.history for e in subset[:50]], k=10,
+                                                               constrained=False)[1]
+    return result
+
+
+# name -> (what it is, how it is scored on the test split); the CLI, the bench and the notebook read this table
+MODEL_TABLE: dict[str, tuple[str, object]] = {
+    "popularity": ("the train split's most frequent items for everyone", _popularity),
+    "content": ("nearest items to the last purchase by text embedding (no training)", _content),
+    "sasrec": ("SASRec, item IDs only, full cross-entropy", _sasrec(False)),
+    "sasrec-text": ("SASRec whose item embeddings add their projected text vectors", _sasrec(True)),
+    "tiger": ("T5 encoder-decoder generating the next semantic ID, beams constrained to real IDs", _tiger),
+    "llm": ("SmolLM2-135M with one token per code, LoRA-tuned on the four item tasks, constrained beams", _chat),
+}
+
+
+# name -> how to train it (returns the training summary); models without an entry need no training
+TRAINERS = {
+    "sasrec": lambda data, config, progress: train_sasrec(data, config, False, progress)[1],
+    "sasrec-text": lambda data, config, progress: train_sasrec(data, config, True, progress)[1],
+    "tiger": lambda data, config, progress: train_tiger(data, load_or_build_ids(data, config), config, progress)[1],
+    "llm": lambda data, config, progress: train_chat(data, load_or_build_ids(data, config), config, progress)[1],
+}
+
+
+def evaluate(data: SequenceData, config: SemidsConfig, models: tuple[str, ...] = tuple(MODEL_TABLE),
+             progress: bool = True) -> dict[str, dict]:
+    """Test metrics keyed by model name, training (or resuming) whatever has no saved checkpoint yet.
+
+    Generative models are scored on ``config.eval_users`` test examples (all when None); each entry
+    says its ``n``. ``tiger`` also reports the invalid-ID share of unconstrained beams.
+    """
+    unknown = [m for m in models if m not in MODEL_TABLE]
+    if unknown:
+        raise BadInput(f"unknown model(s) {unknown}; models: {', '.join(MODEL_TABLE)}")
+    out: dict[str, dict] = {}
+    for name in models:
+        started = time.perf_counter()
+        result = MODEL_TABLE[name][1](data, config, progress)
+        out[name] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in result.items()}
+        out[name]["eval_seconds"] = round(time.perf_counter() - started, 1)
+    return out

@@ -1,0 +1,244 @@
+"""Semantic IDs: codes, tokenizers, the ranking protocol, SASRec and the TIGER-style generator, on tiny data.
+
+The toy pattern: users walk through the items in order (item i is followed by item i + 1), so a model
+that learns sequences predicts the next item far above chance, and popularity cannot.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from kit.errors import BadInput, CatalogError
+from kit.semids.codes import SemanticIds, deduplicate
+from kit.semids.ranking import metrics_from_ranks, popularity_scorer, ranks_from_lists, ranks_from_scores
+from kit.semids.residual_kmeans import ResidualKMeans
+from kit.semids.rqvae import RQVAE, RQVAEConfig, train_rqvae
+from kit.semids.sasrec import SASRec, SASRecConfig, training_sequences
+from kit.semids.tiger import Tiger, TigerConfig
+from kit.semids.training import fit
+from kit.sequences import NextItemExample, SequenceData
+
+N_ITEMS = 24
+
+
+def clustered_vectors(n: int = N_ITEMS, dim: int = 16, seed: int = 0) -> np.ndarray:
+    """Items in 4 families (item i belongs to family i % 4), each family a direction plus noise."""
+    rng = np.random.default_rng(seed)
+    centres = 3 * rng.normal(size=(4, dim))
+    return (centres[np.arange(n) % 4] + 0.1 * rng.normal(size=(n, dim))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def toy_data() -> SequenceData:
+    rng = np.random.default_rng(0)
+    splits: dict[str, list] = {"train": [], "valid": [], "test": []}
+    for user in range(150):
+        start = int(rng.integers(N_ITEMS))
+        walk = [(start + step) % N_ITEMS for step in range(8)]
+        for end in range(2, 6):
+            splits["train"].append(NextItemExample(user, tuple(walk[:end]), walk[end]))
+        splits["valid"].append(NextItemExample(user, tuple(walk[:6]), walk[6]))
+        splits["test"].append(NextItemExample(user, tuple(walk[:7]), walk[7]))
+    return SequenceData([f"item {i}" for i in range(N_ITEMS)], splits, [f"id{i}" for i in range(N_ITEMS)])
+
+
+@pytest.fixture(scope="module")
+def toy_ids() -> SemanticIds:
+    codes, _ = ResidualKMeans(levels=2, codebook_size=4).fit_codes(clustered_vectors())
+    return SemanticIds.from_codes(codes, 4, [f"id{i}" for i in range(N_ITEMS)], [f"item {i}" for i in range(N_ITEMS)])
+
+
+def test_deduplication_makes_every_id_unique_and_counts_collisions():
+    codes = np.array([[0, 1], [0, 1], [2, 3], [0, 1]])
+    ids = SemanticIds.from_codes(codes, 4, ["a", "b", "c", "d"])
+    assert deduplicate(codes)[:, -1].tolist() == [0, 1, 0, 2]
+    assert len({ids.semantic_id(i) for i in range(4)}) == 4
+    stats = ids.stats()
+    assert (stats.collided_items, stats.largest_group, stats.unique_ids) == (3, 3, 4)
+    assert ids.items_with_prefix((0, 1)) == [0, 1, 3] and ids.items_with_prefix((0, 1, 2)) == [3]
+    assert ids.semantic_id("c") == (2, 3, 0)
+    with pytest.raises(BadInput):
+        SemanticIds(codes, 4, ["a", "b", "c", "d"])  # not de-duplicated: refused
+    with pytest.raises(BadInput):
+        ids.semantic_id("nope")
+
+
+def test_ids_save_and_load_with_the_item_table(tmp_path, toy_ids):
+    path = toy_ids.save(tmp_path / "ids.parquet")
+    loaded = SemanticIds.load(path)
+    assert loaded.item_ids == toy_ids.item_ids and loaded.texts == toy_ids.texts
+    assert np.array_equal(loaded.codes, toy_ids.codes) and loaded.codebook_size == 4
+    with pytest.raises(CatalogError, match="semids build"):
+        SemanticIds.load(tmp_path / "missing.parquet")
+
+
+def test_tokens_round_trip_and_the_trie_allows_only_real_ids(toy_ids):
+    for item in range(N_ITEMS):
+        assert toy_ids.item_of_tokens(toy_ids.tokens(item)) == item
+    trie = toy_ids.prefix_trie()
+    first = trie[()]
+    assert set(first) == set(toy_ids.token_table()[:, 0].tolist())
+    full = [tuple(row) for row in toy_ids.token_table().tolist()]
+    assert all(trie[row[:2]] for row in full)  # every real 2-token prefix continues
+    assert toy_ids.item_of_tokens((2, 2, 999)) is None
+
+
+def test_residual_kmeans_first_level_finds_the_families():
+    codes, mse = ResidualKMeans(levels=2, codebook_size=4).fit_codes(clustered_vectors())
+    families = np.arange(N_ITEMS) % 4
+    for family in range(4):  # one code per family at level 1
+        assert len(set(codes[families == family, 0])) == 1
+    assert len(set(codes[:, 0])) == 4 and mse < 0.1 * (clustered_vectors() ** 2).sum(1).mean()
+
+
+def test_rqvae_learns_codes_and_restarts_dead_ones():
+    vectors = clustered_vectors(n=64)
+    model, codes, mse, history = train_rqvae(vectors, RQVAEConfig(levels=2, codebook_size=4, latent_dim=8,
+                                                                  hidden=(32,), epochs=60, batch_size=32))
+    assert codes.shape == (64, 2) and history[-1] < history[0]
+    families = np.arange(64) % 4
+    assert all(len(set(codes[families == f, 0])) == 1 for f in range(4))
+    with torch.no_grad():
+        model.codebooks[0, 0] = 1e3  # a codeword nobody will choose
+    x = torch.from_numpy(vectors)
+    moved = model.restart_dead_codes(x, torch.Generator().manual_seed(0))
+    assert moved >= 1 and model.codebooks[0, 0].abs().max() < 1e2
+
+
+def test_ranking_protocol_counts_ties_against_the_target(toy_data):
+    test = toy_data.splits["test"]
+    perfect = lambda hs: np.eye(N_ITEMS)[[(h[-1] + 1) % N_ITEMS for h in hs]]
+    constant = lambda hs: np.zeros((len(hs), N_ITEMS))
+    assert metrics_from_ranks(ranks_from_scores(perfect, test))["recall@10"] == 1.0
+    assert metrics_from_ranks(ranks_from_scores(perfect, test))["ndcg@10"] == 1.0
+    assert metrics_from_ranks(ranks_from_scores(constant, test))["recall@10"] == 0.0
+    ranks = ranks_from_lists([[e.target] for e in test[:3]] + [[]], test[:4])
+    assert ranks[:3].tolist() == [0, 0, 0] and np.isinf(ranks[3])
+
+
+def _train_sasrec(data: SequenceData, epochs: int, checkpoint=None) -> tuple[SASRec, object]:
+    config = SASRecConfig(hidden=32, layers=1, heads=2, max_len=8, dropout=0.1, epochs=epochs, patience=50, lr=5e-3)
+    torch.manual_seed(0)
+    model = SASRec(data.num_items, config)
+    sequences = training_sequences(data, config.max_len)
+
+    def batches(epoch):
+        order = torch.randperm(len(sequences), generator=torch.Generator().manual_seed(epoch))
+        return [sequences[order[i:i + 32]] for i in range(0, len(sequences), 32)]
+
+    def validate():
+        return metrics_from_ranks(ranks_from_scores(model.score, data.splits["valid"]))["recall@10"]
+
+    return model, fit(model, batches, validate, epochs=epochs, patience=50, checkpoint=checkpoint, progress=False)
+
+
+def test_sasrec_learns_the_toy_pattern_and_beats_popularity(toy_data):
+    model, result = _train_sasrec(toy_data, epochs=15)
+    test = toy_data.splits["test"]
+    sasrec = metrics_from_ranks(ranks_from_scores(model.score, test))
+    popularity = metrics_from_ranks(ranks_from_scores(popularity_scorer(toy_data), test))
+    assert sasrec["recall@10"] > 0.9 > popularity["recall@10"] + 0.4
+    assert not np.isnan(model.score([(1,), (3, 4, 5)])).any()  # short, padded histories stay finite
+
+
+def test_training_resumes_from_its_checkpoint_with_the_same_result(tmp_path, toy_data):
+    checkpoint = tmp_path / "sasrec.ckpt"
+    _train_sasrec(toy_data, epochs=2, checkpoint=checkpoint)  # "killed" after two epochs
+    resumed, result = _train_sasrec(toy_data, epochs=4, checkpoint=checkpoint)
+    straight, reference = _train_sasrec(toy_data, epochs=4)
+    assert result.epochs_run == 4 and len(result.history) == 4
+    assert [h["loss"] for h in result.history] == pytest.approx([h["loss"] for h in reference.history], rel=1e-5)
+    for a, b in zip(resumed.state_dict().values(), straight.state_dict().values()):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_tiger_constrained_beams_name_only_real_items_and_learn_the_pattern(toy_data, toy_ids):
+    torch.manual_seed(0)
+    config = TigerConfig(d_model=32, layers=1, heads=2, d_ff=64, dropout=0.0, max_items=4, lr=5e-3)
+    model = Tiger(toy_ids, config)
+    histories = [e.history for e in toy_data.splits["test"][:20]]
+    _, invalid_untrained = model.recommend(histories, k=10, constrained=True)
+    assert invalid_untrained == 0.0  # even an untrained model cannot name a missing item
+    _, invalid_free = model.recommend(histories, k=10, constrained=False)
+    assert invalid_free > 0.0  # which is what the constraint is for
+
+    train = toy_data.splits["train"]
+    batches = lambda epoch: [([e.history for e in train[i:i + 64]], [e.target for e in train[i:i + 64]])
+                             for i in range(0, len(train), 64)]
+    valid = toy_data.splits["valid"][:30]
+
+    def recall_at_5(examples):
+        lists, invalid = model.recommend([e.history for e in examples], k=5)
+        assert invalid == 0.0 and all(len(items) == 5 for items in lists)
+        return metrics_from_ranks(ranks_from_lists(lists, examples), ks=(5,))["recall@5"]
+
+    fit(model, batches, lambda: recall_at_5(valid), epochs=30, patience=100, progress=False)
+    recall = recall_at_5(toy_data.splits["test"])
+    assert recall > 0.6  # random would be 5 / 24
+
+
+def test_cli_refuses_a_dataset_without_sequences_and_bad_sizes(capsys):
+    from kit.cli import main
+
+    assert main(["semids", "build", "--dataset", "youshu"]) == 2
+    assert "amazon_scientific" in capsys.readouterr().err
+    assert main(["semids", "build", "--levels", "0"]) == 2
+    assert "--levels" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def tiny_item_chat(toy_ids):
+    """ItemChat over a tiny random Llama with MiniLM's tokenizer: the kit's code, a stand-in for the 135M weights."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from kit.registry import REGISTRY
+    from kit.semids.chat_items import ChatItemsConfig, ItemChat
+
+    tokenizer = AutoTokenizer.from_pretrained(str(REGISTRY.resolve("minilm").path))
+    tokenizer.eos_token = "[SEP]"
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
+                                         tie_word_embeddings=True))
+    return ItemChat(model, tokenizer, toy_ids, ChatItemsConfig(rank=4, alpha=8, lr=1e-2, history_items=3))
+
+
+def test_item_chat_speaks_only_real_items_and_trains_only_adapters_and_new_tokens(tiny_item_chat, toy_ids, toy_data):
+    from kit.semids.chat_items import spell, token_names
+
+    chat = tiny_item_chat
+    assert len(chat.item_token_ids) == len(token_names(toy_ids))
+    assert chat.tokenizer.tokenize(spell(toy_ids, 3)) == spell(toy_ids, 3).replace("><", ">\0<").split("\0")
+    histories = [e.history for e in toy_data.splits["test"][:4]]
+    lists, invalid = chat.recommend(histories, k=5)
+    assert invalid == 0.0 and all(len(items) == 5 for items in lists)  # constrained: real items only
+    state = chat.state_dict()
+    assert state and all("lora" in name or "token_adapter" in name or "trainable_tokens" in name for name in state)
+    assert sum(v.numel() for v in state.values()) < 0.5 * sum(p.numel() for p in chat.parameters())
+
+    optimizer = chat.configure_optimizers()
+    batch = chat.examples(toy_data, "train", np.random.default_rng(0), 16)
+    first = chat.loss(batch).item()
+    for _ in range(15):
+        loss = chat.loss(batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss.item() < first
+
+
+def test_item_chat_reply_turns_ids_into_titles_and_drops_ids_that_name_nothing(tiny_item_chat, toy_ids, monkeypatch):
+    from kit.semids.chat_items import spell
+
+    chat = tiny_item_chat
+    real = spell(toy_ids, 5)
+    fake = "<|sid_0_3|><|sid_1_3|><|sid_2_9|>"
+    # the model's free text is the input here; what is under test is the decoding of IDs in it
+    monkeypatch.setattr(chat.tokenizer, "decode", lambda *a, **k: f"Try {real} or {fake} today")
+    reply = chat.reply("Something like my last purchases?")
+    assert reply.items == [5] and reply.invalid_ids == 1
+    assert "[item 5]" in reply.text and "sid" not in reply.text
