@@ -423,7 +423,7 @@ def semantic_ids(quick: bool = False) -> str:
             _, stats = build_ids(data, config, save=False)  # the saved IDs (and models trained on them) stay
             tokenizers.append([tokenizer, model, "/".join(f"{u:.2f}" for u in stats["usage_per_level"]),
                                stats["collided_items"], stats["largest_group"], stats["reconstruction_mse"],
-                               stats["seconds"]])
+                               f"{stats['seconds']:.1f}"])
     config = SemidsConfig()
     if quick:
         config.sasrec.epochs, config.tiger.epochs, config.eval_users = 1, 1, 100
@@ -442,17 +442,24 @@ def semantic_ids(quick: bool = False) -> str:
         "### Text towers for the codes",
         "Valid Recall@10/50 of the content baseline (items nearest to the last purchase): which tower puts the "
         "next purchase closer.",
+        "",
         _table(["text model", "valid Recall@10", "valid Recall@50"], towers),
         "",
         "### Tokenizers (3 levels x 64 codes + a de-duplication level)",
+        "",
         _table(["tokenizer", "text model", "codes used per level", "items colliding before de-dup",
                 "largest collision group", "reconstruction MSE", "seconds"], tokenizers),
+        "",
         "Residual k-means clusters each level's residuals globally, so few level-2 codes combine with each "
         "level-1 code; the RQ-VAE's learned latent spreads items over more code paths (fewer collisions). The "
         "RQ-VAE's error is measured in the input space after its decoder, k-means' directly.",
         "",
         "### Next-item recommendation (test split)",
+        "",
         _table(["model", "Recall@10", "NDCG@10", "Recall@50", "NDCG@50", "n", "training minutes", "peak MB"], rows),
+        "",
+        "Training minutes are what each run recorded; a run that shared the 2 cores with another job records "
+        "more (TIGER's 20 epochs take about 66 s each alone, about 22 minutes).",
         "",
         "Published on the same file and protocol: SASRec 0.1080 / 0.0550, VQ-Rec (text) 0.1238 / 0.0645, MISSRec "
         "(text + images) 0.1360 / 0.0753 (Recall@10 / NDCG@10). "
