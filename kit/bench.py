@@ -470,8 +470,9 @@ def semantic_ids(quick: bool = False) -> str:
         "closing note of issue 17).",
         "",
         "`llm` (SmolLM2-135M with one token per code, LoRA) is not in this table: a LoRA step on this 135M model "
-        "takes about 10 s on 2 CPU cores, so its CPU default (100 steps) is a smoke run, not a measurement; run "
-        "`python -m kit semids eval --models llm` with more steps on a GPU. RecBole's SASRec as an outside "
+        "takes about 3 s on 2 CPU cores and a 40-step smoke run still scores Recall@10 0.0, so its CPU default "
+        "(100 steps) is a smoke run, not a measurement; run `python -m kit semids eval --models llm` with thousands "
+        "of steps on a GPU. RecBole's SASRec as an outside "
         "cross-check is not run: RecBole 1.2.1 pins ray<=2.6.3 and colorlog==4.7.2 beside the kit's pins.",
         "",
         "Models: " + "; ".join(f"`{k}`: {v[0]}" for k, v in MODEL_TABLE.items()) + ".",
