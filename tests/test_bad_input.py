@@ -426,6 +426,13 @@ def wav_of(seconds_at_least: float) -> Callable[[object], bool]:
     return check
 
 
+def semantic_ids_from_text_file(tmp: Path):
+    from kit.semids.codes import SemanticIds
+
+    write(tmp, "ids.json", "{}")
+    return SemanticIds.load(write(tmp, "ids.parquet", "not parquet"))
+
+
 CLI_CASES = [
     Case("cli", "models --kind nope", cli("models", "--kind", "nope"), fails(2, "kinds: ")),
     Case("cli", "search --k -5", cli("search", "apples", "--k", "-5"), fails(2, "--k must be at least 1")),
@@ -446,6 +453,13 @@ CLI_CASES = [
     Case("cli", "fetch an unknown model", cli("fetch", "gpt-17"), fails(2, "unknown model 'gpt-17'")),
     Case("cli", "fetch while offline", cli("fetch", "whisper-base"), fails(2, "KIT_OFFLINE")),
     Case("cli", "fetch an unknown dataset", cli("data", "--fetch", "nope"), fails(2, "nope")),
+    Case("cli", "semids on a dataset without sequences", cli("semids", "build", "--dataset", "youshu"),
+         fails(2, "datasets with sequences")),
+    Case("cli", "semids with zero levels", cli("semids", "eval", "--levels", "0"), fails(2, "--levels must be >= 1")),
+    Case("cli", "semids with a one-code codebook", cli("semids", "train", "--codebook-size", "1"),
+         fails(2, "--codebook-size >= 2")),
+    Case("cache", "semantic IDs from a file that is not Parquet", semantic_ids_from_text_file,
+         Refused(CatalogError, "not a semantic-ID table")),
 ]
 
 

@@ -176,10 +176,14 @@ class SemanticIds:
         path = Path(path)
         if not path.exists() or not path.with_suffix(".json").exists():
             raise CatalogError(f"no semantic IDs at {path}; build them with `python -m kit semids build`")
-        meta = json.loads(path.with_suffix(".json").read_text())
-        table = pd.read_parquet(path)
+        try:
+            meta = json.loads(path.with_suffix(".json").read_text())
+            table = pd.read_parquet(path)
+        except (ValueError, OSError) as exc:  # a truncated or foreign file; pyarrow's errors are ValueErrors
+            raise CatalogError(f"{path} is not a semantic-ID table ({exc.__class__.__name__}); rebuild it with "
+                               "`python -m kit semids build`") from None
         code_columns = sorted((c for c in table.columns if c.startswith("code_")), key=lambda c: int(c[5:]))
         if not code_columns or "item_id" not in table:
             raise CatalogError(f"{path}: expected columns item_id and code_0.. ; found {list(table.columns)}")
-        return cls(table[code_columns].to_numpy(), int(meta["codebook_size"]), table["item_id"].tolist(),
+        return cls(table[code_columns].to_numpy(), int(meta.get("codebook_size", 0)), table["item_id"].tolist(),
                    table["text"].tolist(), meta.get("tokenizer", ""))
