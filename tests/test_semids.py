@@ -242,3 +242,16 @@ def test_item_chat_reply_turns_ids_into_titles_and_drops_ids_that_name_nothing(t
     reply = chat.reply("Something like my last purchases?")
     assert reply.items == [5] and reply.invalid_ids == 1
     assert "[item 5]" in reply.text and "sid" not in reply.text
+
+
+def test_rank_metrics_agree_with_the_kits_per_list_metrics():
+    """ranking.py vectorises Recall/NDCG over rank arrays; kit.eval.metrics is the definition it must match."""
+    from kit.eval.metrics import ndcg_at_k, recall_at_k
+
+    rng = np.random.default_rng(0)
+    ranks = rng.integers(0, 80, size=200)
+    lists = [list(range(1, r + 1)) + [0] + list(range(r + 1, 100)) for r in ranks]  # target 0 sits at rank r
+    fast = metrics_from_ranks(ranks)
+    for k in (10, 50):
+        assert fast[f"recall@{k}"] == pytest.approx(np.mean([recall_at_k(l, {0}, k) for l in lists]))
+        assert fast[f"ndcg@{k}"] == pytest.approx(np.mean([ndcg_at_k(l, {0}, k) for l in lists]))

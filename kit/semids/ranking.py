@@ -1,6 +1,7 @@
 """The evaluation protocol of the Scientific files: rank every item for every user, score the one held-out item.
 
-With one relevant item, Recall@K is 1 when the target ranks in the top K, and NDCG@K is
+With one relevant item (the definitions of kit.eval.metrics, vectorised over ranks; a test keeps them equal),
+Recall@K is 1 when the target ranks in the top K, and NDCG@K is
 ``1 / log2(rank + 2)`` there (rank 0 is the top). As in RecBole's full-sort evaluation of
 sequential models, items already in the history are not removed (people re-buy). Ties count
 against the target (an item scored equal to the target ranks above it), so a constant scorer gets
