@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import re
 import tempfile
 import threading
@@ -116,7 +117,8 @@ class AssistantApp:
 
     # -- events (each one an error boundary) ---------------------------------------------------------
     def send(self, text: str, photo: str | None, audio: str | None, history: list | None, state: dict | None,
-             catalog: str, speak_replies: bool = False):
+             catalog: str, speak_replies: bool = False, progress=None):
+        """One turn; ``progress`` (a callable) is told each visible step of a long turn, such as a plan."""
         history = list(history or [])
         try:
             state_obj = self._state(state, catalog)
@@ -131,7 +133,7 @@ class AssistantApp:
             photo_path, audio_path = check_upload(photo, "photo"), check_upload(audio, "recording")
             if not (text or "").strip() and photo_path is None and audio_path is None:
                 return self._outputs(history, state_obj, None)
-            reply = self.assistant.turn(state_obj, text or "", image=photo_path, audio=audio_path)
+            reply = self.assistant.turn(state_obj, text or "", image=photo_path, audio=audio_path, progress=progress)
         except KitError as error:
             history.append({"role": "assistant", "content": f"Sorry: {error}"})
             return self._outputs(history, state_obj, None)
@@ -145,9 +147,39 @@ class AssistantApp:
                     {"role": "assistant", "content": reply.text}]
         return self._outputs(history, reply.state, reply, self.spoken(reply.text) if speak_replies else None)
 
+    def send_streaming(self, text: str, photo: str | None, audio: str | None, history: list | None,
+                       state: dict | None, catalog: str, speak_replies: bool = False):
+        """:meth:`send` for the browser (a generator): while a turn runs, each step it reports is shown in the
+        chat as it happens (a plan's candidate needs within a second, then its draft and steps); the last
+        value is :meth:`send`'s."""
+        lines: queue.Queue[str] = queue.Queue()
+        finished: list = []
+
+        def run() -> None:
+            finished.append(self.send(text, photo, audio, history, state, catalog, speak_replies, progress=lines.put))
+
+        worker = threading.Thread(target=run, name="turn", daemon=True)
+        worker.start()
+        steps: list[str] = []
+        while worker.is_alive() or not lines.empty():
+            try:
+                steps.append(lines.get(timeout=0.05))
+            except queue.Empty:
+                continue
+            partial = list(history or []) + [{"role": "user", "content": text or "(photo)"},
+                                             {"role": "assistant", "content": "\n".join(f"… {s}" for s in steps)}]
+            yield (partial, *(gr.skip() for _ in range(9)))
+        worker.join()
+        yield finished[0]
+
     def quick(self, example: str, history: list | None, state: dict | None, catalog: str, speak_replies: bool = False):
         """A quick button: sends the tool's example utterance as if typed."""
         return self.send(example, None, None, history, state, catalog, speak_replies)
+
+    def quick_streaming(self, example: str, history: list | None, state: dict | None, catalog: str,
+                        speak_replies: bool = False):
+        """:meth:`quick` for the browser, streamed like :meth:`send_streaming`."""
+        yield from self.send_streaming(example, None, None, history, state, catalog, speak_replies)
 
     def switch_catalog(self, catalog: str):
         if message := self.not_ready(catalog):
@@ -282,10 +314,11 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
 
         outputs = [chat, cards, card_text, plan, basket, state, text, photo, audio, reply_audio]
         inputs = [text, photo, audio, chat, state, catalog, speak_replies]
-        send.click(app.send, inputs, outputs, api_name="send")
-        text.submit(app.send, inputs, outputs, api_name="submit")
+        send.click(app.send_streaming, inputs, outputs, api_name="send")
+        text.submit(app.send_streaming, inputs, outputs, api_name="submit")
         for (button, example), tool in zip(quick, (t for t in TOOLS.values() if t.button)):
-            button.click(app.quick, [example, chat, state, catalog, speak_replies], outputs, api_name=f"quick_{tool.name}")
+            button.click(app.quick_streaming, [example, chat, state, catalog, speak_replies], outputs,
+                         api_name=f"quick_{tool.name}")
         catalog.change(app.switch_catalog, [catalog], outputs, api_name="switch_catalog")
         draw.click(app.generate, [product, wish, seed, state], [drawn, caption], api_name="generate_image")
         refresh.click(app.models, None, models, api_name="models")

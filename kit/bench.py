@@ -402,6 +402,96 @@ def llm_paradigms(quick: bool = False) -> str:
     ])
 
 
+def local_model_speed(llm, new_tokens: int = 48) -> dict:
+    """Tokens/s of the embedded model's greedy decoding, float32 and dynamic int8 (Linear layers, lm_head kept),
+    and the share of the int8 model's tokens equal to float32's on the same prompt (quality kept or not)."""
+    import torch
+
+    ids = llm.tokenizer.apply_chat_template([{"role": "user", "content": "Plan a picnic: what do we need?"}],
+                                            add_generation_prompt=True, return_tensors="pt")
+    ids = ids if isinstance(ids, torch.Tensor) else ids["input_ids"]
+
+    def run(model) -> tuple[float, list[int]]:
+        with torch.no_grad():
+            model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=4, do_sample=False,
+                           pad_token_id=llm.tokenizer.eos_token_id)  # warm-up
+            started = time.perf_counter()
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                                 min_new_tokens=new_tokens, do_sample=False, pad_token_id=llm.tokenizer.eos_token_id)
+        return new_tokens / (time.perf_counter() - started), out[0, ids.shape[1]:].tolist()
+
+    fp32_speed, fp32_tokens = run(llm.model)
+    import copy
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        linear = {n for n, m in llm.model.named_modules() if isinstance(m, torch.nn.Linear) and "lm_head" not in n}
+        int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(llm.model), linear, dtype=torch.qint8)
+    int8_speed, int8_tokens = run(int8)
+    agree = float(np.mean([a == b for a, b in zip(fp32_tokens, int8_tokens)]))
+    return {"fp32_tokens_per_s": round(fp32_speed, 1), "int8_tokens_per_s": round(int8_speed, 1),
+            "int8_same_tokens": round(agree, 2), "int8_text": " ".join(llm.tokenizer.decode(int8_tokens).split())[:70],
+            "fp32_text": " ".join(llm.tokenizer.decode(fp32_tokens).split())[:70]}
+
+
+def planning(quick: bool = False) -> str:
+    """Issue 18: the planning benchmark (tests/data/planning_goals.jsonl) for every planner setting."""
+    from kit.bundled_catalogs import open_catalog
+    from kit.clip.encoder import ItemEncoder
+    from kit.llm.factory import DEFAULT_LLM, describe_llm, load_chat_model
+    from kit.planning import Planner
+    from kit.planning.benchmark import load_goals, run_planning_benchmark
+    from kit.search import CatalogSearch
+
+    llm = load_chat_model(DEFAULT_LLM)
+    settings = [("original prompt (free needs)", {"needs": "free"}, llm),
+                ("catalog ranking only, no LLM", {"needs": "ranked"}, llm),
+                ("constrained needs (6 candidates)", {"needs": "catalog", "candidates": 6}, llm),
+                ("constrained needs (12 candidates)", {"needs": "catalog", "candidates": 12}, llm)]
+    if describe_llm() != DEFAULT_LLM:  # a configured endpoint runs through the same code
+        settings.append((f"constrained needs, `{describe_llm()}`", {"needs": "catalog"}, load_chat_model()))
+    encoder = ItemEncoder.from_pretrained()
+    rows, examples = [], []
+    for catalog_name in ("grocery_store", "fashion_products"):
+        search = CatalogSearch.build(open_catalog(catalog_name), encoder)
+        goals = load_goals(catalog=catalog_name)[: 3 if quick else None]
+        for label, options, model in settings:
+            planner = Planner(model, search, **options)
+            planner.plan("a warm-up plan")  # model and vocabulary loaded, caches filled
+            report = run_planning_benchmark(planner, label, goals)
+            summary = report.summary()
+            rows.append([catalog_name, f"{label} · {planner.model_name}", summary["goals"], summary["fitting_share"],
+                         summary["coverage"], summary["items_per_plan"], summary["p50_s"], summary["p90_s"],
+                         summary["first_step_p50_s"]])
+            if options.get("candidates") == 6:
+                examples += [f"- {catalog_name}, '{s.goal}': " + ", ".join(f"{t} ({c})" for t, c in s.basket[:4])
+                             + f" — fitting {s.fitting_share:.2f}" for s in report.scores[:3]]
+    speed = local_model_speed(llm)
+    goals = load_goals()
+    return "\n".join([
+        "## Planning",
+        f"Measured on {_machine()}, {date.today()}. Benchmark: tests/data/planning_goals.jsonl, {len(goals)} public "
+        f"goals ({sum(g.catalog == 'grocery_store' for g in goals)} grocery_store, "
+        f"{sum(g.catalog == 'fashion_products' for g in goals)} fashion_products), each with the categories a "
+        "sensible basket draws from, written by hand. Fitting share: basket items whose category is one of the "
+        "goal's; coverage: share of the goal's categories in the basket; seconds: goal to finished plan, warm; "
+        "first step: goal to the first progress event a UI can show (`Planner.stream`).",
+        "",
+        _table(["catalog", "planner · model", "goals", "fitting share", "category coverage", "items per plan",
+                "p50 s", "p90 s", "first step p50 s"], rows),
+        "",
+        "Example baskets (constrained needs, 6 candidates):",
+        "",
+        *examples,
+        "",
+        f"Local model speed (greedy, 48 new tokens, warm): float32 {speed['fp32_tokens_per_s']} tokens/s; dynamic "
+        f"int8 (every Linear but lm_head) {speed['int8_tokens_per_s']} tokens/s, but only "
+        f"{speed['int8_same_tokens']:.0%} of its tokens equal float32's (float32: \"{speed['fp32_text']}…\"; "
+        f"int8: \"{speed['int8_text']}…\").",
+    ])
+
+
 def semantic_ids(quick: bool = False) -> str:
     """Issue 17: text towers for item codes, the two tokenizers, and every sequence model on the full test split."""
     from kit.semids.embeddings import item_text_embeddings
@@ -701,7 +791,7 @@ def demo_start(quick: bool = False) -> str:
 
 
 SECTIONS = {"items": item_understanding, "finetune": fine_tuned_towers, "search": search_quality, "bundles": bundle_recommendation, "semids": semantic_ids,
-            "llm": llm_paradigms, "speech": speech,
+            "llm": llm_paradigms, "planning": planning, "speech": speech,
             "imagery": imagery, "assistant": assistant, "demo": demo_start}
 HEADER = ("# Benchmarks\n\nWritten by `make bench` (`python -m kit bench`); every number below was measured by that "
           "command on the machine it names. Tests assert behaviour; this file only measures.\n")

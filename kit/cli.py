@@ -8,11 +8,13 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
+import typing
 from typing import Any
 
 from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS
 from kit.errors import BadInput, KitError
 from kit.logs import configure_logging
+from kit.planning.schema import NeedsMode
 
 log = logging.getLogger("kit")
 CATALOG_HELP = f"a bundled catalog ({', '.join(CATALOGS)}) or the path of a .csv/.jsonl/.parquet catalog file"
@@ -190,8 +192,12 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     if not args.goal.strip():
         raise BadInput("the goal is empty; say what you are planning, e.g. \"a brunch for four\"")
-    planner = Planner(load_chat_model(args.llm), _search_engine(args.catalog, args.model, args.images_dir))
-    plan = planner.plan(args.goal)
+    planner = Planner(load_chat_model(args.llm), _search_engine(args.catalog, args.model, args.images_dir),
+                      needs=args.needs)
+    for progress in planner.stream(args.goal):
+        if not args.json:  # each step as soon as it exists
+            print(f"… {progress.message}", file=sys.stderr, flush=True)
+    plan = progress.plan
     for request in args.steer or []:
         plan = planner.steer(plan, request)
     if args.json:
@@ -477,6 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--steer", action="append", help="a follow-up applied to the plan (repeatable), e.g. 'no dairy'")
     plan.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
     plan.add_argument("--model", default=None, help="the item encoder that grounds the plan (default: the registry's)")
+    plan.add_argument("--needs", default="catalog", choices=list(typing.get_args(NeedsMode)),
+                      help="catalog: needs chosen from the catalog's categories (default); free: the model names them; "
+                           "ranked: the closest categories, no model call")
     plan.add_argument("--trace", action="store_true", help="print every prompt and reply")
     plan.add_argument("--json", action="store_true")
     plan.set_defaults(func=cmd_plan)

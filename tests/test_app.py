@@ -102,6 +102,19 @@ def test_catalogs_prepared_in_the_background_join_when_ready(grocery_search, fas
     assert cards and history[-1]["content"].startswith("Here is what I found")
 
 
+def test_a_plan_streams_its_steps_into_the_chat_before_the_reply(app, grocery_search):
+    outputs = list(app.send_streaming("I'm hosting a brunch for four on Sunday", None, None, [], None, "grocery_store"))
+    partial, final = outputs[:-1], outputs[-1]
+    assert len(partial) >= 3 and all(len(o) == len(final) == 10 for o in outputs)
+    shown = [o[0][-1]["content"] for o in partial]
+    assert shown[0].startswith("… Looking in: ") and any("… Step 1:" in text for text in shown)
+    assert all(a in b for a, b in zip(shown, shown[1:]))  # each update adds to what is shown
+    history, _, _, plan, basket, state, *_ = final
+    assert plan.startswith("**Plan for") and history[-1]["content"] == plan
+    titles = {item.title for item in grocery_search.catalog}
+    assert basket and all(row[0] in titles for row in basket)
+
+
 def test_quick_buttons_come_from_the_tool_table(app):
     from kit.assistant import TOOLS
 

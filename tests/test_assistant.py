@@ -75,7 +75,7 @@ def assistant(grocery_search, chat_server):
                              StepDraft(title="Food", needs=[NeedDraft(item="yoghurt")])])
     chat_server.replies = [draft.model_dump_json()]
     scripted = OpenAICompatibleChatModel(chat_server.base_url, "scripted")
-    return Assistant({"grocery_store": grocery_search}, planner_llm=lambda: scripted)
+    return Assistant({"grocery_store": grocery_search}, planner_llm=lambda: scripted, planner_needs="free")
 
 
 @pytest.fixture()

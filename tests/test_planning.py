@@ -7,14 +7,23 @@ they can ask for exact drafts; one runs the embedded local model end to end.
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
+from kit.bundled_catalogs import open_catalog
 from kit.catalog import Catalog, Item
+from kit.errors import BadInput
+from kit.llm.chat import ChatModel
 from kit.llm.openai_http import OpenAICompatibleChatModel
 from kit.planning import Planner, read_edit
+from kit.planning.benchmark import Goal, load_goals, run_planning_benchmark, score_plan
 from kit.planning.grounding import is_excluded
-from kit.planning.schema import NeedDraft, NeedSuggestion, Plan, PlanDraft, StepDraft
+from kit.planning.needs import NeedVocabulary
+from kit.planning.prompts import PLAN_EXAMPLES
+from kit.planning.schema import (CatalogPlanDraft, CatalogStepDraft, NeedDraft, NeedSuggestion, Plan, PlanDraft,
+                                 StepDraft, catalog_plan_schema)
 from kit.search import CatalogSearch
 
 BRUNCH = PlanDraft(steps=[
@@ -36,7 +45,7 @@ def scripted(chat_server):
 
 @pytest.mark.slow
 def test_a_plan_is_grounded_in_real_catalog_items(scripted, grocery_search, chat_server):
-    planner = Planner(scripted(BRUNCH), grocery_search)
+    planner = Planner(scripted(BRUNCH), grocery_search, needs="free")
     plan = planner.plan("I'm hosting a brunch for four on Sunday")
     ids = set(grocery_search.catalog.ids)
     assert plan.basket and all(entry.item_id in ids for entry in plan.basket)
@@ -56,7 +65,7 @@ def test_a_plan_is_grounded_in_real_catalog_items(scripted, grocery_search, chat
 @pytest.mark.slow
 def test_steering_edits_the_plan_instead_of_starting_over(scripted, grocery_search):
     dessert = NeedSuggestion(step="Dessert", need=NeedDraft(item="melon"))
-    planner = Planner(scripted(BRUNCH, dessert), grocery_search)
+    planner = Planner(scripted(BRUNCH, dessert), grocery_search, needs="free")
     plan = planner.plan("brunch for four")
     no_dairy = planner.steer(plan, "no dairy")
     kept = [grocery_search.catalog[e.item_id] for e in no_dairy.basket]
@@ -103,7 +112,7 @@ def priced_search(lit_encoder):
 def test_cheaper_and_budget_use_prices(scripted, priced_search):
     draft = PlanDraft(steps=[StepDraft(title="Breakfast", needs=[NeedDraft(item="orange juice", budget_share=0.5),
                                                                  NeedDraft(item="milk", budget_share=0.5)])])
-    planner = Planner(scripted(draft), priced_search)
+    planner = Planner(scripted(draft), priced_search, needs="free")
     plan = planner.plan("breakfast")
     cheaper = planner.steer(plan, "cheaper")
     juice = {e.need: e for e in cheaper.basket}["orange juice"]
@@ -114,7 +123,7 @@ def test_cheaper_and_budget_use_prices(scripted, priced_search):
 
 def test_prompt_injection_in_a_description_changes_nothing(scripted, priced_search, chat_server):
     draft = PlanDraft(steps=[StepDraft(title="Breakfast", needs=[NeedDraft(item="oat milk")])])
-    planner = Planner(scripted(draft), priced_search)
+    planner = Planner(scripted(draft), priced_search, needs="free")
     plan = planner.plan("breakfast")
     assert {e.item_id for e in plan.basket} <= set(priced_search.catalog.ids)
     sent = json.dumps([r["body"]["messages"] for r in chat_server.requests])
@@ -123,12 +132,61 @@ def test_prompt_injection_in_a_description_changes_nothing(scripted, priced_sear
 
 
 @pytest.mark.slow
-def test_the_local_model_plans_end_to_end(smollm, grocery_search):
-    planner = Planner(smollm, grocery_search)
-    plan = planner.plan("I'm hosting a brunch for four on Sunday")
+def test_the_local_model_plans_end_to_end(smollm, grocery_search, grocery_needs):
+    planner = Planner(smollm, grocery_search, vocabulary=grocery_needs)
+    events = list(planner.stream("I'm hosting a brunch for four on Sunday"))
+    plan = events[-1].plan
+    candidates = set(events[0].message.removeprefix("Looking in: ").split(", "))
     assert plan.steps and {e.item_id for e in plan.basket} <= set(grocery_search.catalog.ids)
-    assert len(plan.unmatched) == sum(g.chosen is None for s in plan.steps for g in s.needs)
+    assert {grocery_search.catalog[e.item_id].category for e in plan.basket} <= candidates
+    assert len(plan.basket) >= 2 and not plan.unmatched
     assert planner.log.records[0].error is None and plan.model == "smollm2-135m-instruct"
+
+
+@pytest.fixture()
+def transformers_server(smollm, tmp_path):
+    """`transformers serve` (a real OpenAI-compatible server) on loopback, serving the embedded model's weights."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    folder = smollm.save_plain(tmp_path / "smollm2-plain")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [shutil.which("transformers", path=str(Path(sys.executable).parent)) or "transformers", "serve",
+               str(folder), "--host", "127.0.0.1", "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        for _ in range(240):
+            if server.poll() is not None:
+                pytest.fail(f"transformers serve exited: {server.stderr.read()[-2000:]}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("transformers serve did not answer /health within 2 minutes")
+        yield f"http://127.0.0.1:{port}/v1", str(folder)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_the_openai_backend_plans_through_a_real_server(transformers_server, grocery_search):
+    base_url, model = transformers_server
+    llm = OpenAICompatibleChatModel(base_url, model)
+    assert llm.chat([{"role": "user", "content": "Name three fruits."}], max_new_tokens=20).strip()
+    planner = Planner(llm, grocery_search, needs="free")
+    plan = planner.plan("a Mediterranean ratatouille")
+    assert plan.basket and {e.item_id for e in plan.basket} <= set(grocery_search.catalog.ids)
+    assert plan.model == f"{model} @ {base_url}" and planner.log.records[-1].error is None
 
 
 @pytest.mark.slow
@@ -137,7 +195,104 @@ def test_cli_prints_the_grounded_plan_as_json(scripted, grocery_search, monkeypa
 
     scripted(BRUNCH)
     monkeypatch.setenv("KIT_LLM", f"openai:{chat_server.base_url}/scripted")
-    assert main(["plan", "brunch for four", "--catalog", "grocery_store", "--steer", "no dairy", "--json"]) == 0
+    assert main(["plan", "brunch for four", "--catalog", "grocery_store", "--steer", "no dairy", "--needs", "free",
+                 "--json"]) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["basket"] and {e["item_id"] for e in plan["basket"]} <= set(grocery_search.catalog.ids)
     assert plan["history"] == ["no dairy"] and plan["unmatched"]
+
+
+# -- needs drawn from the catalog ---------------------------------------------------------------------
+class NoModel(ChatModel):
+    """A chat model that must not be called (the catalog-ranking planner asks none)."""
+
+    name = "no-model"
+
+    def complete(self, messages, **kwargs):
+        raise AssertionError("the model was called")
+
+
+@pytest.fixture(scope="module")
+def grocery_needs(grocery_search, minilm):
+    return NeedVocabulary.build(grocery_search.catalog, encoder=minilm)
+
+
+def test_the_vocabulary_ranks_every_catalog_category_for_a_goal(grocery_needs, grocery_search):
+    ranked = grocery_needs.rank("homemade guacamole")
+    assert sorted(r.category for r in ranked) == sorted(grocery_search.catalog.categories())
+    assert ranked[0].category == "Avocado" and [r.score for r in ranked] == sorted((r.score for r in ranked), reverse=True)
+    assert len(grocery_needs.rank("a warming vegetable soup", 6)) == 6
+
+
+def test_a_catalog_plan_schema_admits_only_the_candidates():
+    schema = catalog_plan_schema(["Milk", "Juice", "Apple"])
+    ok = schema.model_validate_json('{"steps": [{"title": "a", "needs": ["Milk", "Juice"]},'
+                                    ' {"title": "b", "needs": ["Apple", "Milk"]}]}')
+    assert [s.needs for s in ok.steps] == [["Milk", "Juice"], ["Apple", "Milk"]]
+    with pytest.raises(ValueError):
+        schema.model_validate_json('{"steps": [{"title": "a", "needs": ["Bread", "Milk"]}, {"title": "b", "needs": ["Apple", "Milk"]}]}')
+    assert schema.model_json_schema()["$defs"]["CatalogStep"]["properties"]["needs"]["items"]["enum"] == ["Milk", "Juice", "Apple"]
+    with pytest.raises(ValueError):
+        catalog_plan_schema([])
+
+
+@pytest.mark.slow
+def test_constrained_needs_come_from_the_ranked_categories_and_stream(scripted, grocery_search, grocery_needs,
+                                                                       chat_server):
+    planner = Planner(scripted(), grocery_search, vocabulary=grocery_needs)
+    events = planner.stream("a fruit salad for a summer party")
+    first = next(events)
+    assert first.stage == "needs" and first.plan is None and chat_server.requests == []  # shown before any model call
+    ranked = first.message.removeprefix("Looking in: ").split(", ")
+    assert ranked == [r.category for r in grocery_needs.rank("a fruit salad for a summer party", 6)]
+    invented = '{"steps": [{"title": "Cut", "needs": ["Bread", "Cake"]}, {"title": "Serve", "needs": ["Wine", "Cake"]}]}'
+    draft = CatalogPlanDraft(steps=[CatalogStepDraft(title="Cut the fruit", needs=[ranked[0], ranked[1]]),
+                                    CatalogStepDraft(title="Serve", needs=[ranked[2], ranked[0]])])  # one repeat
+    chat_server.replies = [invented, draft.model_dump_json()]
+    rest = list(events)
+    assert [e.stage for e in rest] == ["draft", "step", "step", "done"]
+    plan = rest[-1].plan
+    body = chat_server.requests[0]["body"]
+    enum = body["response_format"]["json_schema"]["schema"]["$defs"]["CatalogStep"]["properties"]["needs"]["items"]["enum"]
+    assert enum == ranked and ", ".join(ranked) in body["messages"][-1]["content"]
+    shots = [m["content"] for m in body["messages"][1:-1] if m["role"] == "user"]
+    examples = {e.goal for e in PLAN_EXAMPLES if e.catalog == "grocery_store"}
+    assert len(shots) == 2 and all(any(goal in shot for goal in examples) for shot in shots)
+    assert "needs.0: Input should be" in planner.log.records[0].error  # invented needs are refused, then retried
+    chosen = [(g.need.category, grocery_search.catalog[g.chosen.item_id].category) for s in plan.steps for g in s.needs]
+    assert [need for need, _ in chosen] == [ranked[0], ranked[1], ranked[2]]  # the repeat merged
+    assert all(need == found for need, found in chosen)  # each need grounded inside its category
+    assert plan.prompt_version == "plan_from_catalog.v1" and len(plan.basket) == 3
+    assert [len(e.plan.steps) for e in rest if e.stage == "step"] == [1, 2]
+
+
+def test_the_ranking_planner_asks_no_model(grocery_search, grocery_needs):
+    planner = Planner(NoModel(), grocery_search, needs="ranked", vocabulary=grocery_needs)
+    plan = planner.plan("homemade guacamole")
+    categories = [grocery_search.catalog[e.item_id].category for e in plan.basket]
+    assert categories == [r.category for r in grocery_needs.rank("homemade guacamole", 4)]
+    assert plan.model == "none (catalog ranking)"
+    goal = Goal("t", "grocery_store", "homemade guacamole", frozenset({*categories[:2], "Not-Sold-1", "Not-Sold-2"}))
+    score = score_plan(plan, goal, grocery_search.catalog)
+    assert score.items == 4 and score.fitting_share == 0.5 and score.coverage == 0.5
+    report = run_planning_benchmark(planner, "ranked", [goal, Goal("f", "fashion_products", "x", frozenset())])
+    assert len(report.scores) == 1 and report.summary()["fitting_share"] == 0.5  # other catalogs' goals skipped
+    with pytest.raises(ValueError, match="catalog"):
+        Planner(NoModel(), grocery_search, needs="guess")
+
+
+def test_the_planning_benchmark_and_the_examples_speak_the_catalogs_words(tmp_path):
+    goals = load_goals()
+    assert len(goals) >= 30 and len({g.id for g in goals}) == len(goals)
+    for name in ("grocery_store", "fashion_products"):
+        categories = set(open_catalog(name).categories())
+        own = [g for g in goals if g.catalog == name]
+        assert len(own) >= 15 and all(g.categories and g.categories <= categories for g in own)
+        for example in (e for e in PLAN_EXAMPLES if e.catalog == name):
+            needs = {c for step in example.draft.steps for c in step.needs}
+            assert needs <= set(example.shop) <= categories
+    assert not {e.goal for e in PLAN_EXAMPLES} & {g.goal for g in goals}  # examples never leak into the benchmark
+    broken = tmp_path / "goals.jsonl"
+    broken.write_text('{"id": "x", "goal": "no catalog"}\n')
+    with pytest.raises(BadInput, match="line 1"):
+        load_goals(broken)

@@ -60,10 +60,12 @@ LESSONS = (
     Lesson("02_bundle_recommendation", "LightGCN and CrossCBR on the Youshu graph, completion, cold bundles", ("youshu",),
            lambda r: r["crosscbr"] > 0.1 and r["popularity"] > 0.1 and r["cold_crosscbr"] > r["cold_lightgcn"],
            "Recall@20 > 0.1 for CrossCBR and popularity; on cold bundles CrossCBR beats LightGCN"),
-    Lesson("03_llm_planning", "structured output, a plan grounded in the catalog, steering, the trace",
-           ("grocery_store",),
-           lambda r: r["all_in_catalog"] and r["steps"] >= 1 and r["calls"] >= 1,
-           "every basket item is a catalog item; >= 1 step; >= 1 model call in the trace"),
+    Lesson("03_llm_planning", "structured output, needs drawn from the catalog (before/after on the planning "
+           "benchmark), streamed steps, steering, the trace", ("grocery_store",),
+           lambda r: r["all_in_catalog"] and r["steps"] >= 1 and r["calls"] >= 1 and r["after_items"] >= 2
+           and r["after_in_candidates"],
+           "every basket item is a catalog item; >= 1 step; >= 1 model call in the trace; every constrained plan "
+           "has >= 2 items, all from the six candidate categories"),
     Lesson("04_llm4rec_paradigms", "four ways to use an LLM for recommendation, position and popularity bias",
            ("amazon_scientific",),
            lambda r: r["rows"] == 7 and abs(r["position_sum"] - 1) < 1e-6 and r["metrics_ok"],

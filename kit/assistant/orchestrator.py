@@ -32,7 +32,7 @@ from kit.catalog import Catalog, Item
 from kit.errors import BadInput, KitError
 from kit.images import ImageInput, load_image
 from kit.llm.chat import CallLog, ChatModel
-from kit.planning import Planner
+from kit.planning import NeedsMode, Planner
 from kit.planning.grounding import is_excluded
 from kit.search.engine import CatalogSearch, SearchResult
 
@@ -56,10 +56,12 @@ class Assistant:
     def __init__(self, searches: dict[str, CatalogSearch], planner_llm: Callable[[], ChatModel],
                  router_llm: ChatModel | None = None, transcriber: Callable[[], object] | None = None,
                  image_generator: Callable[[], object] | None = None, results_per_turn: int = 6,
-                 completions: dict[str, Callable[[], object]] | None = None, min_dense_match: float = 0.5) -> None:
+                 completions: dict[str, Callable[[], object]] | None = None, min_dense_match: float = 0.5,
+                 planner_needs: NeedsMode = "catalog") -> None:
         """``completions``: per catalog, a factory of its basket completer (default: the graph model for
         catalogs with purchase sequences, content embeddings for the others). ``min_dense_match``: below
-        this similarity, with no query word in the catalog, a search asks a question instead of guessing."""
+        this similarity, with no query word in the catalog, a search asks a question instead of guessing.
+        ``planner_needs``: where plans take their needs from (kit/planning/planner.py)."""
         if not searches:
             raise KitError("the assistant needs at least one catalog")
         self.searches = searches
@@ -70,6 +72,7 @@ class Assistant:
         factories = {name: (lambda name=name: default_completion(self.searches[name])) for name in searches}
         self._completions = {name: _Lazy(f) for name, f in {**factories, **(completions or {})}.items()}
         self._planners: dict[str, Planner] = {}
+        self.planner_needs = planner_needs
         self._clarifiers: dict[str, Clarifier] = {}
         self.k = results_per_turn
         self.min_dense_match = min_dense_match
@@ -85,8 +88,11 @@ class Assistant:
         """Load the models a first turn would otherwise wait for (the planner's LLM: about 20 s on 2 cores)."""
         with _phase("planner LLM"):
             self._llm.get()
-        for search in self.searches.values():
+        for name, search in self.searches.items():
             search.text("warm up", k=1)
+            if self.planner_needs != "free":
+                with _phase(f"planner vocabulary of {name}"):
+                    self.planner(name).vocabulary  # the catalog's category texts embedded once (cached on disk)
 
     def new_state(self, catalog: str | None = None) -> ConversationState:
         return ConversationState(catalog=catalog or next(iter(self.searches)))
@@ -104,12 +110,16 @@ class Assistant:
 
     # -- one turn (the error boundary) ---------------------------------------------------------------
     def turn(self, state: ConversationState, text: str = "", image: ImageInput | None = None,
-             audio: object | None = None, sample_rate: int | None = None) -> Reply:
-        """Answer one turn. Never raises: a problem becomes a polite reply and the state is kept."""
+             audio: object | None = None, sample_rate: int | None = None,
+             progress: Callable[[str], None] | None = None) -> Reply:
+        """Answer one turn. Never raises: a problem becomes a polite reply and the state is kept.
+
+        ``progress`` is called with a line for each visible step of a long tool (a plan's needs, draft and
+        steps), so a UI can show them before the reply is ready."""
         started = time.perf_counter()
         state = state.model_copy(deep=True)  # the caller's state is never changed in place
         try:
-            reply = self._turn(state.model_copy(deep=True), text, image, audio, sample_rate)
+            reply = self._turn(state.model_copy(deep=True), text, image, audio, sample_rate, progress)
         except KitError as error:
             reply = Reply(f"Sorry, I could not do that: {error}", state, "error")
         except Exception as error:  # noqa: BLE001 (the boundary: anything else is our bug, logged in full)
@@ -120,7 +130,7 @@ class Assistant:
         reply.seconds = time.perf_counter() - started
         return reply
 
-    def _turn(self, state, text, image, audio, sample_rate) -> Reply:
+    def _turn(self, state, text, image, audio, sample_rate, progress=None) -> Reply:
         # 1. speech to text, photo checked, text cleaned
         heard = None
         if audio is not None:
@@ -137,21 +147,21 @@ class Assistant:
         choice, routed_by = route(text, self.router_llm, has_image=photo is not None, has_plan=state.plan is not None,
                                   log=self.log)
         # 3. run the tool
-        reply = self.run_tool(state, choice.tool, arguments(choice), photo)
+        reply = self.run_tool(state, choice.tool, arguments(choice), photo, progress)
         if len(text) > MAX_QUERY and choice.tool in ("search", "plan", "steer"):
             reply.text += f"\n(I read only the first {MAX_QUERY} characters of your message.)"
         reply.routed_by, reply.heard = routed_by, heard
         return reply
 
     def run_tool(self, state: ConversationState, tool: str, args: BaseModel | dict | None = None,
-                 photo: object | None = None) -> Reply:
+                 photo: object | None = None, progress: Callable[[str], None] | None = None) -> Reply:
         """Run one tool of the table directly (the app's buttons and the Imagery tab call this)."""
         if tool not in TOOLS:
             raise BadInput(f"unknown tool {tool!r}; tools: {', '.join(TOOLS)}")
         spec = TOOLS[tool]
         if not isinstance(args, spec.args):
             args = spec.args.model_validate(args or {})
-        return spec.handler(TurnContext(self, state, photo), args)
+        return spec.handler(TurnContext(self, state, photo, progress), args)
 
     # -- what the tools use --------------------------------------------------------------------------
     def search_catalog(self, state: ConversationState, query: str, k: int | None = None) -> list[SearchResult]:
@@ -167,7 +177,7 @@ class Assistant:
 
     def planner(self, catalog: str) -> Planner:
         if catalog not in self._planners:
-            self._planners[catalog] = Planner(self._llm.get(), self.searches[catalog])
+            self._planners[catalog] = Planner(self._llm.get(), self.searches[catalog], needs=self.planner_needs)
             self._planners[catalog].log = self.log
         return self._planners[catalog]
 

@@ -54,6 +54,11 @@ class TurnContext:
     assistant: "Assistant"
     state: ConversationState  # a copy: handlers change it freely
     photo: object | None = None  # a PIL image, already checked
+    progress: Callable[[str], None] | None = None  # told each visible step of a long tool
+
+    def tell(self, line: str) -> None:
+        if self.progress is not None:
+            self.progress(line)
 
 
 # -- argument schemas -------------------------------------------------------------------------------
@@ -115,7 +120,9 @@ def image_search(ctx: TurnContext, args: QueryArgs) -> Reply:
 
 def plan(ctx: TurnContext, args: QueryArgs) -> Reply:
     goal = args.query.strip() or "a shopping trip"
-    return _plan_reply(ctx, ctx.assistant.planner(ctx.state.catalog).plan(goal), "plan")
+    for progress in ctx.assistant.planner(ctx.state.catalog).stream(goal):
+        ctx.tell(progress.message)
+    return _plan_reply(ctx, progress.plan, "plan")
 
 
 def steer(ctx: TurnContext, args: QueryArgs) -> Reply:

@@ -11,6 +11,7 @@ schema-valid JSON. The tokenizer's vocabulary is analysed once per model, on the
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import torch
@@ -48,6 +49,22 @@ class LocalChatModel(ChatModel):
         tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
         model = AutoModelForCausalLM.from_pretrained(folder, **kwargs).eval()
         return cls(name or path.name, model, tokenizer)
+
+    def save_plain(self, folder: str | Path) -> Path:
+        """This model as a plain transformers folder (float32 safetensors, tokenizer, chat template), which any
+        OpenAI-compatible server can load (``transformers serve FOLDER``, vLLM). A GGUF-loaded model refuses
+        ``save_pretrained``, so the weights are copied into a fresh model built from the same config."""
+        from transformers import AutoModelForCausalLM
+
+        folder = Path(folder)
+        config = copy.deepcopy(self.model.config)
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config  # the weights are already de-quantized to float32
+        plain = AutoModelForCausalLM.from_config(config)
+        plain.load_state_dict(self.model.state_dict())
+        plain.save_pretrained(folder)
+        self.tokenizer.save_pretrained(folder)
+        return folder
 
     def complete(self, messages: list[Message], *, max_new_tokens: int = 256, temperature: float = 0.0,
                  json_schema: dict | None = None, seed: int = 0) -> str:

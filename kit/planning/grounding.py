@@ -59,15 +59,23 @@ def need_query(need: NeedDraft) -> str:
 
 def ground_need(search: CatalogSearch, step: str, need: NeedDraft, constraints: Constraints,
                 max_price: float | None = None, k: int = 3, min_similarity: float = 0.6,
-                depth: int = 50) -> GroundedNeed:
-    """Up to ``k`` catalog matches for ``need``, best first, and the one chosen under ``constraints``."""
+                depth: int = 50, context: str = "") -> GroundedNeed:
+    """Up to ``k`` catalog matches for ``need``, best first, and the one chosen under ``constraints``.
+
+    A need whose ``category`` is one of the catalog's categories is searched inside that category, with
+    the goal (``context``) in the query, so "Sports Shoes" for "getting into running" finds running shoes;
+    the category itself is then the proof of a match, and no similarity bar applies.
+    """
+    in_category = need.category if need.category and need.category in search.catalog.categories() else None
     query = need_query(need)
-    dense = {r.id: r.score for r in search.text(query, k=depth, max_price=max_price)}
+    if in_category and context:
+        query = f"{query} for {context}"
+    dense = {r.id: r.score for r in search.text(query, k=depth, category=in_category, max_price=max_price)}
     matches, named = [], []
-    for result in search.hybrid(query, k=depth, max_price=max_price):
+    for result in search.hybrid(query, k=depth, category=in_category, max_price=max_price):
         item = result.item
         similarity = dense.get(result.id)
-        is_named = names_match(item, need.item)
+        is_named = in_category is not None or names_match(item, need.item)
         if similarity is None or (similarity < min_similarity and not is_named):
             continue
         if is_excluded(item, constraints.exclude):

@@ -1,52 +1,122 @@
-"""Goals become grounded plans: the LLM proposes steps and needs, the catalog supplies the items.
+"""Goals become grounded plans: the catalog offers the needs, the LLM arranges them, search supplies the items.
 
     planner = Planner(load_chat_model(), CatalogSearch.build(open_catalog("grocery_store"), encoder))
     plan = planner.plan("I'm hosting a brunch for four on Sunday")
+    for progress in planner.stream("a winter trip"):   # the same plan, step by step, for a UI
+        show(progress.message)
     plan = planner.steer(plan, "no dairy")        # edits the plan; the old one is left as it was
 
-``plan`` in numbered steps:
-1. render the versioned prompt (with what the catalog sells) and ask for a ``PlanDraft``
-   (schema-constrained, validated, retried: kit/llm/chat.py);
-2. merge needs the draft repeats;
-3. ground every need through kit.search (kit/planning/grounding.py) under the constraints;
-4. build the basket from the chosen catalog items, with a reason per item.
-Every model call is appended to ``planner.log`` for notebooks to show.
+``plan`` in numbered steps (``needs="catalog"``, the default):
+1. rank the catalog's categories for the goal (kit/planning/needs.py) and keep the closest ``candidates``;
+   the first progress event shows them, before any model call;
+2. pick the two worked examples closest to the goal and ask for a ``CatalogPlanDraft`` whose needs are an
+   enum of the candidates (schema-constrained decoding: the model cannot name what the shop lacks);
+3. merge needs the draft repeats;
+4. ground every need in its category through kit.search (kit/planning/grounding.py) under the constraints;
+5. build the basket from the chosen catalog items, with a reason per item.
+``needs="free"`` is the original prompt (the model names needs in its own words; grounding may find
+nothing); ``needs="ranked"`` asks no model at all (the ``ranked_needs`` closest categories, one step): the
+floor the model has to beat on the planning benchmark (kit/planning/benchmark.py). Every model call is appended to ``planner.log`` for notebooks to show.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
 
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.prompting import quote_data
 from kit.planning.grounding import ground_need
-from kit.planning.prompts import EDIT, PLAN, SUGGEST_NEED
-from kit.planning.schema import (BasketEntry, Constraints, GroundedNeed, NeedDraft, NeedSuggestion, Plan, PlanDraft,
-                                 PlanEdit, PlanStep)
+from kit.planning.needs import NeedVocabulary
+from kit.planning.prompts import EDIT, PLAN, PLAN_EXAMPLES, PLAN_FROM_CATALOG, SUGGEST_NEED, PlanExample
+from kit.planning.schema import (BasketEntry, Constraints, GroundedNeed, NeedDraft, NeedSuggestion, NeedsMode, Plan,
+                                 PlanDraft, PlanEdit, PlanStep, catalog_plan_schema)
 from kit.search.engine import CatalogSearch
 
 EXTRA_STEP = "Extras"
 
 
+@dataclass
+class PlanProgress:
+    """One visible moment of planning: what happened, and the plan so far (None before the first step)."""
+
+    stage: Literal["needs", "draft", "step", "done"]
+    message: str
+    plan: Plan | None = None
+
+
 class Planner:
     def __init__(self, llm: ChatModel, search: CatalogSearch, matches_per_need: int = 3,
-                 min_similarity: float = 0.6) -> None:
+                 min_similarity: float = 0.6, needs: NeedsMode = "catalog", candidates: int = 6,
+                 vocabulary: NeedVocabulary | None = None, ranked_needs: int = 4) -> None:
+        if needs not in ("catalog", "free", "ranked"):
+            raise ValueError(f"needs must be 'catalog', 'free' or 'ranked', got {needs!r}")
         self.llm, self.search = llm, search
         self.matches_per_need, self.min_similarity = matches_per_need, min_similarity
+        self.needs, self.candidates, self.ranked_needs = needs, candidates, ranked_needs
+        self._vocabulary = vocabulary
         self.log = CallLog()
+
+    @property
+    def vocabulary(self) -> NeedVocabulary:
+        """The catalog's categories ranked per goal; built on first use (cached item text vectors)."""
+        if self._vocabulary is None:
+            self._vocabulary = NeedVocabulary.build(self.search.catalog)
+        return self._vocabulary
 
     # -- planning ------------------------------------------------------------------------------------
     def plan(self, goal: str, constraints: Constraints | None = None) -> Plan:
+        """The finished plan for ``goal`` (the last event of :meth:`stream`)."""
+        *_, last = self.stream(goal, constraints)
+        return last.plan
+
+    def stream(self, goal: str, constraints: Constraints | None = None) -> Iterator[PlanProgress]:
+        """Plan ``goal``, yielding each visible step: candidate needs, the draft, each grounded step, done."""
         goal = quote_data(goal, limit=300)
         if not goal:
             raise ValueError("the goal is empty; say what you are planning, e.g. 'brunch for four on Sunday'")
-        # 1. ask for a draft
-        messages = PLAN.render(goal=goal, catalog_summary=self.catalog_summary())
-        draft = self.llm.structured(messages, PlanDraft, log=self.log, purpose=PLAN.id)
-        # 2. merge repeated needs, 3. ground them, 4. build the basket
-        steps = [(s.title, s.needs) for s in draft.steps]
-        return self._build(goal, _merge_repeats(steps), constraints or Constraints(), notes=[], history=[])
+        constraints = constraints or Constraints()
+        if self.needs == "free":
+            messages = PLAN.render(goal=goal, catalog_summary=self.catalog_summary())
+            draft = self.llm.structured(messages, PlanDraft, log=self.log, purpose=PLAN.id)
+            steps = [(s.title, s.needs) for s in draft.steps]
+        elif self.needs == "ranked":  # the floor the model must beat: the closest categories, no model call
+            ranked = [r.category for r in self.vocabulary.rank(goal, self.ranked_needs)]
+            yield PlanProgress("needs", "Looking in: " + ", ".join(ranked))
+            steps = [(f"Shop for {goal}"[:80], [NeedDraft(item=_need_words(c), category=c) for c in ranked])]
+        else:
+            # 1. the catalog's closest categories, shown before the model is asked anything
+            ranked = [r.category for r in self.vocabulary.rank(goal, self.candidates)]
+            yield PlanProgress("needs", "Looking in: " + ", ".join(ranked))
+            # 2. the two closest worked examples, and a draft whose needs can only be those categories
+            template = dataclasses.replace(PLAN_FROM_CATALOG, examples=[e.messages() for e in self.examples_for(goal)])
+            messages = template.render(goal=goal, candidates=", ".join(quote_data(c, 40) for c in ranked))
+            draft = self.llm.structured(messages, catalog_plan_schema(ranked), max_new_tokens=160, log=self.log,
+                                        purpose=PLAN_FROM_CATALOG.id)
+            steps = [(s.title, [NeedDraft(item=_need_words(c), category=c) for c in s.needs]) for s in draft.steps]
+        # 3. merge repeats
+        steps = _merge_repeats(steps)
+        yield PlanProgress("draft", "Plan: " + "; ".join(f"{t} ({', '.join(n.item for n in needs)})" for t, needs in steps))
+        # 4. ground step by step, 5. the basket
+        grounded: list[PlanStep] = []
+        for step in self._ground_steps(goal, steps, constraints):
+            grounded.append(step)
+            plan = self._assemble(goal, grounded, constraints, notes=[], history=[])
+            yield PlanProgress("step", f"Step {len(grounded)}: {step.title}", plan)
+        yield PlanProgress("done", f"{len(plan.basket)} items in the basket", plan)
+
+    def examples_for(self, goal: str, k: int = 2) -> list[PlanExample]:
+        """The ``k`` worked examples whose goals are closest to ``goal``, this catalog's first."""
+        pool = [e for e in PLAN_EXAMPLES if e.catalog == self.search.catalog.name] or PLAN_EXAMPLES
+        vectors = self.vocabulary.encoder.encode([goal] + [e.goal for e in pool], kind="query")
+        order = np.argsort(-(vectors[1:] @ vectors[0]), kind="stable")
+        return [pool[i] for i in order[:k]][::-1]  # the closest last, next to the question
 
     def catalog_summary(self, limit: int = 30) -> str:
         """The catalog's most common categories, as data for the prompt."""
@@ -80,7 +150,7 @@ class Planner:
         if edit.action in ("cheaper", "budget") and not any(item.price is not None for item in self.search.catalog):
             notes.append(f"'{request}': the catalog {self.search.catalog.name!r} has no prices, so the basket "
                          f"cannot get cheaper; the items are unchanged")
-        return self._build(plan.goal, steps, constraints, notes, plan.history + [request])
+        return self._build(plan.goal, steps, constraints, notes, plan.history + [request], plan.prompt_version)
 
     def _new_need(self, request: str, terms: list[str], step_titles: list[str]) -> tuple[str, NeedDraft]:
         concrete = [t for t in terms if not re.search(r"\b(something|anything|stuff|more)\b", t)]
@@ -92,9 +162,14 @@ class Planner:
 
     # -- grounding -----------------------------------------------------------------------------------
     def _build(self, goal: str, steps: list[tuple[str, list[NeedDraft]]], constraints: Constraints,
-               notes: list[str], history: list[str]) -> Plan:
+               notes: list[str], history: list[str], prompt_id: str | None = None) -> Plan:
+        return self._assemble(goal, list(self._ground_steps(goal, steps, constraints)), constraints, notes, history,
+                              prompt_id)
+
+    def _ground_steps(self, goal: str, steps: list[tuple[str, list[NeedDraft]]],
+                      constraints: Constraints) -> Iterator[PlanStep]:
+        """Each step with its needs grounded in the catalog, one step at a time."""
         shares = _budget_shares([n for _, needs in steps for n in needs])
-        plan_steps = []
         for title, needs in steps:
             grounded = []
             for need in needs:
@@ -102,13 +177,25 @@ class Planner:
                 if constraints.max_total is not None:
                     max_price = constraints.max_total * shares[id(need)] / need.quantity
                 grounded.append(ground_need(self.search, title, need, constraints, max_price=max_price,
-                                            k=self.matches_per_need, min_similarity=self.min_similarity))
-            plan_steps.append(PlanStep(title=title, needs=grounded))
+                                            k=self.matches_per_need, min_similarity=self.min_similarity,
+                                            context=goal))
+            yield PlanStep(title=title, needs=grounded)
+
+    def _assemble(self, goal: str, plan_steps: list[PlanStep], constraints: Constraints, notes: list[str],
+                  history: list[str], prompt_id: str | None = None) -> Plan:
         all_needs = [g for s in plan_steps for g in s.needs]
-        return Plan(goal=goal, catalog=self.search.catalog.name, model=self.llm.name, prompt_version=PLAN.id,
-                    steps=plan_steps, basket=_basket(all_needs, self.search),
+        return Plan(goal=goal, catalog=self.search.catalog.name, model=self.model_name,
+                    prompt_version=prompt_id or self.prompt_id, steps=plan_steps, basket=_basket(all_needs, self.search),
                     unmatched=[g.note for g in all_needs if g.chosen is None], constraints=constraints,
                     notes=notes, history=history)
+
+    @property
+    def prompt_id(self) -> str:
+        return {"catalog": PLAN_FROM_CATALOG.id, "free": PLAN.id, "ranked": "no prompt"}[self.needs]
+
+    @property
+    def model_name(self) -> str:
+        return "none (catalog ranking)" if self.needs == "ranked" else self.llm.name
 
 
 def read_edit(request: str) -> PlanEdit | None:
@@ -125,6 +212,11 @@ def read_edit(request: str) -> PlanEdit | None:
     if m := re.match(r"^(?:add|also add|also|plus|include)\s+(.+)$", text):
         return PlanEdit(action="add", terms=[m.group(1).strip(" .!")[:60]])
     return None
+
+
+def _need_words(category: str) -> str:
+    """A category name as a need, in plain words ("Sour-Cream" -> "sour cream")."""
+    return category.replace("-", " ").lower()
 
 
 def _split_terms(text: str) -> list[str]:

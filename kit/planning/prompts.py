@@ -3,8 +3,11 @@ own objects (so an example can never drift from the schema: tests/test_planning.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kit.llm.prompting import PromptTemplate
-from kit.planning.schema import NeedDraft, NeedSuggestion, PlanDraft, PlanEdit, StepDraft
+from kit.planning.schema import (CatalogPlanDraft, CatalogStepDraft, NeedDraft, NeedSuggestion, PlanDraft, PlanEdit,
+                                 StepDraft)
 
 _PLAN_EXAMPLE = PlanDraft(steps=[
     StepDraft(title="Make breakfast", needs=[NeedDraft(item="eggs", category="dairy and eggs", quantity=1, budget_share=0.2),
@@ -55,4 +58,59 @@ EDIT = PromptTemplate(
     user="Follow-up: {request}",
 )
 
-PROMPTS = {t.id: t for t in (PLAN, SUGGEST_NEED, EDIT)}
+
+
+@dataclass(frozen=True)
+class PlanExample:
+    """A worked plan for the catalog-constrained prompt; the two closest to a goal become its few-shot examples.
+
+    None of these goals is in the planning benchmark (tests/data/planning_goals.jsonl), and every need is a
+    real category of its catalog (tests/test_planning.py checks both).
+    """
+
+    catalog: str
+    goal: str
+    shop: list[str]  # what the example's shop line lists: the needs and some it did not choose
+    draft: CatalogPlanDraft
+
+    def messages(self) -> tuple[str, str]:
+        return PLAN_FROM_CATALOG.user.format(candidates=", ".join(self.shop), goal=self.goal), self.draft.model_dump_json()
+
+
+def _example(catalog: str, goal: str, steps: list[tuple[str, list[str]]], others: list[str]) -> PlanExample:
+    draft = CatalogPlanDraft(steps=[CatalogStepDraft(title=t, needs=n) for t, n in steps])
+    shop = [c for _, needs in steps for c in needs] + others
+    return PlanExample(catalog, goal, sorted(set(shop)), draft)
+
+
+PLAN_EXAMPLES = [
+    _example("grocery_store", "a light summer lunch", [("Make a salad", ["Tomato", "Cucumber", "Avocado"]),
+                                                       ("Dessert", ["Melon", "Yoghurt"])], ["Potato", "Leek"]),
+    _example("grocery_store", "pancakes for a lazy brunch", [("Make the batter", ["Milk", "Banana"]),
+                                                             ("Serve", ["Juice", "Yoghurt"])], ["Onion", "Cabbage"]),
+    _example("grocery_store", "a curry night at home", [("Cook the curry", ["Onion", "Garlic", "Ginger"]),
+                                                       ("Serve", ["Yoghurt", "Lime"])], ["Kiwi", "Milk"]),
+    _example("grocery_store", "a barbecue with friends", [("Grill vegetables", ["Pepper", "Zucchini", "Mushroom"]),
+                                                         ("Cold drinks", ["Juice", "Lemon"])], ["Oat-Milk", "Leek"]),
+    _example("fashion_products", "a tennis weekend", [("Play", ["Sports Shoes", "Tshirts", "Socks"]),
+                                                      ("Stay cool", ["Caps", "Sunglasses"])], ["Heels", "Ties"]),
+    _example("fashion_products", "a formal dinner for a man", [("Dress up", ["Shirts", "Trousers", "Ties"]),
+                                                               ("Finish the look", ["Formal Shoes", "Belts"])],
+             ["Flip Flops", "Kurtis"]),
+    _example("fashion_products", "a cricket match with friends", [("Play", ["Sports Shoes", "Track Pants"]),
+                                                                  ("Watch from the stands", ["Caps", "Sunglasses"])],
+             ["Clutches", "Ties"]),
+    _example("fashion_products", "a long train journey", [("Travel comfortably", ["Track Pants", "Tshirts", "Flip Flops"]),
+                                                          ("Pack", ["Duffel Bag", "Wallets"])], ["Heels", "Cufflinks"]),
+]
+
+PLAN_FROM_CATALOG = PromptTemplate(
+    name="plan_from_catalog",
+    version=1,
+    system=("You plan shopping. Split the shopper's goal into 2 or 3 steps (what they will do) and pick what each "
+            "step needs from the shop's list. Reply with JSON only."),
+    examples=[],  # chosen per goal from PLAN_EXAMPLES by similarity (kit/planning/planner.py)
+    user="The shop sells: {candidates}.\nGoal: {goal}",
+)
+
+PROMPTS = {t.id: t for t in (PLAN, PLAN_FROM_CATALOG, SUGGEST_NEED, EDIT)}
