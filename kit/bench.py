@@ -402,37 +402,44 @@ def llm_paradigms(quick: bool = False) -> str:
     ])
 
 
-def local_model_speed(llm, new_tokens: int = 48) -> dict:
-    """Tokens/s of the embedded model's greedy decoding, float32 and dynamic int8 (Linear layers, lm_head kept),
-    and the share of the int8 model's tokens equal to float32's on the same prompt (quality kept or not)."""
-    import torch
-
-    ids = llm.tokenizer.apply_chat_template([{"role": "user", "content": "Plan a picnic: what do we need?"}],
-                                            add_generation_prompt=True, return_tensors="pt")
-    ids = ids if isinstance(ids, torch.Tensor) else ids["input_ids"]
-
-    def run(model) -> tuple[float, list[int]]:
-        with torch.no_grad():
-            model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=4, do_sample=False,
-                           pad_token_id=llm.tokenizer.eos_token_id)  # warm-up
-            started = time.perf_counter()
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
-                                 min_new_tokens=new_tokens, do_sample=False, pad_token_id=llm.tokenizer.eos_token_id)
-        return new_tokens / (time.perf_counter() - started), out[0, ids.shape[1]:].tolist()
-
-    fp32_speed, fp32_tokens = run(llm.model)
+def local_model_speed(new_tokens: int = 48) -> list[list]:
+    """Greedy decoding speed of the embedded model in float32, bfloat16 and dynamic int8 (every Linear but
+    lm_head), each with the share of its tokens equal to float32's on the same prompt (quality kept or not)."""
     import copy
     import warnings
 
+    import torch
+
+    from kit.llm.local import LocalChatModel
+
+    fp32 = LocalChatModel.from_registry(dtype="float32")
+    tokenizer = fp32.tokenizer
+    ids = tokenizer.apply_chat_template([{"role": "user", "content": "Plan a picnic: what do we need?"}],
+                                        add_generation_prompt=True, return_tensors="pt")
+    ids = ids if isinstance(ids, torch.Tensor) else ids["input_ids"]
+
+    def run(model) -> tuple[float, list[int]]:
+        with torch.inference_mode():
+            model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=4, do_sample=False,
+                           pad_token_id=tokenizer.eos_token_id)  # warm-up
+            started = time.perf_counter()
+            out = model.generate(ids, attention_mask=torch.ones_like(ids), max_new_tokens=new_tokens,
+                                 min_new_tokens=new_tokens, do_sample=False, pad_token_id=tokenizer.eos_token_id)
+        return new_tokens / (time.perf_counter() - started), out[0, ids.shape[1]:].tolist()
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        linear = {n for n, m in llm.model.named_modules() if isinstance(m, torch.nn.Linear) and "lm_head" not in n}
-        int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(llm.model), linear, dtype=torch.qint8)
-    int8_speed, int8_tokens = run(int8)
-    agree = float(np.mean([a == b for a, b in zip(fp32_tokens, int8_tokens)]))
-    return {"fp32_tokens_per_s": round(fp32_speed, 1), "int8_tokens_per_s": round(int8_speed, 1),
-            "int8_same_tokens": round(agree, 2), "int8_text": " ".join(llm.tokenizer.decode(int8_tokens).split())[:70],
-            "fp32_text": " ".join(llm.tokenizer.decode(fp32_tokens).split())[:70]}
+        linear = {n for n, m in fp32.model.named_modules() if isinstance(m, torch.nn.Linear) and "lm_head" not in n}
+        int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(fp32.model), linear, dtype=torch.qint8)
+    variants = {"float32": fp32.model, "bfloat16": copy.deepcopy(fp32.model).to(torch.bfloat16),
+                "dynamic int8 (Linear, not lm_head)": int8}
+    rows, reference = [], None
+    for label, model in variants.items():
+        speed, tokens = run(model)
+        reference = reference or tokens
+        rows.append([label, round(speed, 1), round(float(np.mean([a == b for a, b in zip(reference, tokens)])), 2),
+                     " ".join(tokenizer.decode(tokens).split())[:60].replace("|", "/")])
+    return rows
 
 
 def planning(quick: bool = False) -> str:
@@ -444,11 +451,17 @@ def planning(quick: bool = False) -> str:
     from kit.planning.benchmark import load_goals, run_planning_benchmark
     from kit.search import CatalogSearch
 
-    llm = load_chat_model(DEFAULT_LLM)
-    settings = [("original prompt (free needs)", {"needs": "free"}, llm),
+    from kit.llm.local import LocalChatModel
+
+    llm = LocalChatModel.from_registry(dtype="float32")
+    fast = LocalChatModel.from_registry(dtype="auto")  # bfloat16 where the CPU has it natively (this one does)
+    fast_label = f"{fast.model.dtype}".removeprefix("torch.")
+    settings = [("original prompt (free needs), float32", {"needs": "free"}, llm),
                 ("catalog ranking only, no LLM", {"needs": "ranked"}, llm),
-                ("constrained needs (6 candidates)", {"needs": "catalog", "candidates": 6}, llm),
-                ("constrained needs (12 candidates)", {"needs": "catalog", "candidates": 12}, llm)]
+                ("constrained needs (6 candidates), float32", {"needs": "catalog", "candidates": 6}, llm),
+                ("constrained needs (12 candidates), float32", {"needs": "catalog", "candidates": 12}, llm),
+                (f"constrained needs (6 candidates), {fast_label} (the default)", {"needs": "catalog", "candidates": 6},
+                 fast)]
     if describe_llm() != DEFAULT_LLM:  # a configured endpoint runs through the same code
         settings.append((f"constrained needs, `{describe_llm()}`", {"needs": "catalog"}, load_chat_model()))
     encoder = ItemEncoder.from_pretrained()
@@ -464,10 +477,10 @@ def planning(quick: bool = False) -> str:
             rows.append([catalog_name, f"{label} · {planner.model_name}", summary["goals"], summary["fitting_share"],
                          summary["coverage"], summary["items_per_plan"], summary["p50_s"], summary["p90_s"],
                          summary["first_step_p50_s"]])
-            if options.get("candidates") == 6:
+            if model is fast and options.get("needs") == "catalog":
                 examples += [f"- {catalog_name}, '{s.goal}': " + ", ".join(f"{t} ({c})" for t, c in s.basket[:4])
                              + f" — fitting {s.fitting_share:.2f}" for s in report.scores[:3]]
-    speed = local_model_speed(llm)
+    speed = local_model_speed()
     goals = load_goals()
     return "\n".join([
         "## Planning",
@@ -481,14 +494,13 @@ def planning(quick: bool = False) -> str:
         _table(["catalog", "planner · model", "goals", "fitting share", "category coverage", "items per plan",
                 "p50 s", "p90 s", "first step p50 s"], rows),
         "",
-        "Example baskets (constrained needs, 6 candidates):",
+        f"Example baskets (constrained needs, 6 candidates, {fast_label}):",
         "",
         *examples,
         "",
-        f"Local model speed (greedy, 48 new tokens, warm): float32 {speed['fp32_tokens_per_s']} tokens/s; dynamic "
-        f"int8 (every Linear but lm_head) {speed['int8_tokens_per_s']} tokens/s, but only "
-        f"{speed['int8_same_tokens']:.0%} of its tokens equal float32's (float32: \"{speed['fp32_text']}…\"; "
-        f"int8: \"{speed['int8_text']}…\").",
+        "Local model speed (greedy decoding, 48 new tokens, warm), and how many of its tokens equal float32's:",
+        "",
+        _table(["precision", "tokens/s", "same tokens as float32", "text"], speed),
     ])
 
 

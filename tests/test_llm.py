@@ -93,6 +93,16 @@ def test_untrusted_text_is_quoted_to_one_safe_line():
     assert "\n" not in quoted and not set("{}<>`") & set(quoted) and len(quoted) <= 80
 
 
+def test_the_local_models_precision_is_chosen_by_name():
+    import torch
+
+    from kit.llm.local import resolve_precision
+
+    assert resolve_precision("float32") == torch.float32 and resolve_precision("bfloat16") == torch.bfloat16
+    with pytest.raises(KitError, match="dtype must be"):
+        resolve_precision("int4")
+
+
 def test_prompt_examples_validate_against_their_schemas():
     schemas = {"plan.v2": PlanDraft, "suggest_need.v1": NeedSuggestion, "edit.v1": PlanEdit}
     for prompt_id, template in PROMPTS.items():

@@ -215,7 +215,7 @@ def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progr
 
     cfg = config.chat
     final = run_dir(config) / f"chat-{config.chat_model}-{ids_path(config).stem}-{ids.digest()}-{settings_digest(cfg)}.pt"
-    base = LocalChatModel.from_registry(config.chat_model)
+    base = LocalChatModel.from_registry(config.chat_model, dtype="float32")  # LoRA trains in float32
     torch.manual_seed(cfg.seed)
     model = ItemChat(base.model, base.tokenizer, ids, cfg)
     if final.exists():
