@@ -629,7 +629,6 @@ def imagery(quick: bool = False) -> str:
         folder = REGISTRY.resolve("shopkit-tiny-diffusion").path
     except ModelNotAvailable:
         return "## Generated imagery\n_Not measured: train the model first (`python -m kit imagery train`)._"
-    import torch
 
     record = json.loads((folder / "training.json").read_text())
     generate = TextToProductImage.from_pretrained("shopkit-tiny-diffusion", device="cpu")

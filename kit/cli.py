@@ -8,13 +8,11 @@ import logging
 import sys
 from dataclasses import asdict
 from pathlib import Path
-import typing
 from typing import Any
 
 from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS
 from kit.errors import BadInput, KitError
 from kit.logs import configure_logging
-from kit.planning.schema import NeedsMode
 
 log = logging.getLogger("kit")
 CATALOG_HELP = f"a bundled catalog ({', '.join(CATALOGS)}) or the path of a .csv/.jsonl/.parquet catalog file"
@@ -187,11 +185,15 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    import typing
+
     from kit.llm.factory import load_chat_model
-    from kit.planning import Planner
+    from kit.planning import NeedsMode, Planner
 
     if not args.goal.strip():
         raise BadInput("the goal is empty; say what you are planning, e.g. \"a brunch for four\"")
+    if args.needs not in typing.get_args(NeedsMode):  # checked before the model loads (seconds)
+        raise BadInput(f"unknown --needs {args.needs!r}; choose one of: {', '.join(typing.get_args(NeedsMode))}")
     planner = Planner(load_chat_model(args.llm), _search_engine(args.catalog, args.model, args.images_dir),
                       needs=args.needs)
     for progress in planner.stream(args.goal):
@@ -483,7 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--steer", action="append", help="a follow-up applied to the plan (repeatable), e.g. 'no dairy'")
     plan.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
     plan.add_argument("--model", default=None, help="the item encoder that grounds the plan (default: the registry's)")
-    plan.add_argument("--needs", default="catalog", choices=list(typing.get_args(NeedsMode)),
+    plan.add_argument("--needs", default="catalog",
                       help="catalog: needs chosen from the catalog's categories (default); free: the model names them; "
                            "ranked: the closest categories, no model call")
     plan.add_argument("--trace", action="store_true", help="print every prompt and reply")

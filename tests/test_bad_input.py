@@ -443,6 +443,7 @@ CLI_CASES = [
     Case("cli", "eval --limit 0", cli("eval", "image-retrieval", "--limit", "0"), fails(2, "--limit must be at least 1")),
     Case("cli", "eval a text-only catalog", cli("eval", "image-retrieval", "--catalog", "amazon_scientific"), fails(2, "no photos")),
     Case("cli", "plan an empty goal", cli("plan", ""), fails(2, "goal is empty")),
+    Case("cli", "plan with unknown needs", cli("plan", "a picnic", "--needs", "guess"), fails(2, "choose one of: catalog, free, ranked")),
     Case("cli", "speak into a missing folder", cli("speak", "hello", "--voice", "espeak-ng", "-o", "{tmp}/no/x.wav"),
          fails(2, "does not exist")),
     Case("cli", "speak emoji only", cli("speak", "🍎🍏", "--voice", "espeak-ng", "-o", "{tmp}/x.wav"), fails(2, "no words")),

@@ -30,6 +30,7 @@ from typing import Literal
 
 import numpy as np
 
+from kit.errors import BadInput
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.prompting import quote_data
 from kit.planning.grounding import ground_need
@@ -56,7 +57,7 @@ class Planner:
                  min_similarity: float = 0.6, needs: NeedsMode = "catalog", candidates: int = 6,
                  vocabulary: NeedVocabulary | None = None, ranked_needs: int = 4) -> None:
         if needs not in ("catalog", "free", "ranked"):
-            raise ValueError(f"needs must be 'catalog', 'free' or 'ranked', got {needs!r}")
+            raise BadInput(f"needs must be 'catalog', 'free' or 'ranked', got {needs!r}")
         self.llm, self.search = llm, search
         self.matches_per_need, self.min_similarity = matches_per_need, min_similarity
         self.needs, self.candidates, self.ranked_needs = needs, candidates, ranked_needs

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, computed_field, create_model
 
+from kit.errors import BadInput
+
 
 Word = Annotated[str, Field(min_length=1, max_length=30)]
 NeedsMode = Literal["catalog", "free", "ranked"]  # where a plan's needs come from (kit/planning/planner.py)
@@ -59,7 +61,7 @@ def catalog_plan_schema(categories: list[str]) -> type[CatalogPlanDraft]:
     Constrained decoding then cannot produce a need the catalog does not have.
     """
     if not categories:
-        raise ValueError("a catalog-constrained plan needs at least one category to choose from")
+        raise BadInput("a catalog-constrained plan needs at least one category to choose from; this catalog has none")
     name = Literal[tuple(categories)]  # type: ignore[valid-type]
     step = create_model("CatalogStep", __base__=CatalogStepDraft,
                         needs=(list[name], Field(min_length=2, max_length=3)))
