@@ -166,7 +166,8 @@ class AssistantApp:
                 steps.append(lines.get(timeout=0.05))
             except queue.Empty:
                 continue
-            partial = list(history or []) + [{"role": "user", "content": text or "(photo)"},
+            said = text or ("🎤" if audio else "(photo)")
+            partial = list(history or []) + [{"role": "user", "content": said},
                                              {"role": "assistant", "content": "\n".join(f"… {s}" for s in steps)}]
             yield (partial, *(gr.skip() for _ in range(9)))
         worker.join()

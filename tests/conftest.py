@@ -44,7 +44,7 @@ def fashion():
 def whisper():
     from kit.speech import WhisperTranscriber
 
-    return WhisperTranscriber.from_registry("whisper-tiny.en")
+    return WhisperTranscriber.from_registry()  # the registry's default speech model
 
 
 @pytest.fixture()

@@ -247,3 +247,18 @@ def test_ten_clients_for_thirty_seconds_without_errors(server):
     for t in threads:
         t.join(timeout=120)
     assert errors == [] and len(set(done)) == 10 and len(done) >= 20
+
+
+def test_a_spoken_request_shows_its_transcript_before_the_reply(app):
+    from kit.speech import speak
+
+    app_module.upload_root().mkdir(parents=True, exist_ok=True)
+    clip = app_module.upload_root() / "test-request.wav"  # where Gradio puts a recording
+    speak("do you have sour cream", out=clip)  # the hibari voice, standing in for a microphone
+    outputs = list(app.send_streaming("", None, str(clip), [], None, "grocery_store"))
+    partial, final = outputs[:-1], outputs[-1]
+    first = partial[0][0][-1]["content"]
+    assert first.startswith("… I heard: “") and "sour cream" in first.lower()
+    history = final[0]
+    assert history[-2]["content"].startswith("🎤") and "sour cream" in history[-2]["content"].lower()
+    assert history[-1]["role"] == "assistant" and not history[-1]["content"].startswith("…")

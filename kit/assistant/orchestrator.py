@@ -35,6 +35,7 @@ from kit.llm.chat import CallLog, ChatModel
 from kit.planning import NeedsMode, Planner
 from kit.planning.grounding import is_excluded
 from kit.search.engine import CatalogSearch, SearchResult
+from kit.speech import CatalogBias, CatalogVocabulary
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class Assistant:
         self._planners: dict[str, Planner] = {}
         self.planner_needs = planner_needs
         self._clarifiers: dict[str, Clarifier] = {}
+        self._vocabularies: dict[str, CatalogVocabulary] = {}  # per catalog, for speech
         self.k = results_per_turn
         self.min_dense_match = min_dense_match
         self.log = CallLog()
@@ -90,9 +92,22 @@ class Assistant:
             self._llm.get()
         for name, search in self.searches.items():
             search.text("warm up", k=1)
+            self.speech_vocabulary(name)
             if self.planner_needs != "free":
                 with _phase(f"planner vocabulary of {name}"):
                     self.planner(name).vocabulary  # the catalog's category texts embedded once (cached on disk)
+
+    def speech_vocabulary(self, catalog: str) -> CatalogVocabulary:
+        """The catalog's words for whisper (built once per catalog)."""
+        if catalog not in self._vocabularies:
+            self._vocabularies[catalog] = CatalogVocabulary.from_catalog(self.searches[catalog].catalog)
+        return self._vocabularies[catalog]
+
+    def speech_bias(self, state: ConversationState) -> CatalogBias:
+        """How whisper leans on the catalog's words: those of the items on screen and in the basket first."""
+        catalog = self.searches[state.catalog].catalog
+        shown = [catalog[i].title for i in state.last_results if i in catalog] + [line.title for line in state.basket]
+        return CatalogBias(self.speech_vocabulary(state.catalog), context=" ".join(shown))
 
     def new_state(self, catalog: str | None = None) -> ConversationState:
         return ConversationState(catalog=catalog or next(iter(self.searches)))
@@ -134,10 +149,14 @@ class Assistant:
         # 1. speech to text, photo checked, text cleaned
         heard = None
         if audio is not None:
-            transcript = self._transcriber.get().transcribe(audio, sample_rate)
+            if state.catalog not in self.searches:
+                raise BadInput(f"unknown catalog {state.catalog!r}; choose one of {', '.join(self.searches)}")
+            transcript = self._transcriber.get().transcribe(audio, sample_rate, bias=self.speech_bias(state))
             if transcript.is_silent:
                 return Reply("I did not hear anything; please try again.", state, "speech", heard="")
             heard = text = transcript.text
+            if progress is not None:  # the transcript is shown while the turn goes on
+                progress(f"I heard: “{heard}”")
         photo = load_image(image) if image is not None else None
         if state.catalog not in self.searches:
             raise BadInput(f"unknown catalog {state.catalog!r}; choose one of {', '.join(self.searches)}")
@@ -232,7 +251,7 @@ def default_completion(search: CatalogSearch):
 def _default_transcriber():
     from kit.speech import load_transcriber
 
-    return load_transcriber("whisper-tiny.en")
+    return load_transcriber()  # the registry's default speech model
 
 
 def _default_image_generator():

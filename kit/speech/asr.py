@@ -16,9 +16,11 @@ import numpy as np
 
 from kit.errors import BadInput, KitError, ModelNotAvailable
 from kit.registry import REGISTRY, ModelRegistry
+from kit.speech.vocabulary import CatalogVocabulary
 
 SAMPLE_RATE = 16_000
 SILENCE_RMS = 1e-3  # below this root-mean-square level a clip (or a 30 ms frame) counts as silent
+LEAD_IN_SECONDS = 0.5  # silence put back around trimmed speech: whisper drops a first word that starts at once
 MAX_SECONDS = 30 * 60  # longer recordings are refused: split them first
 AudioInput = Union[str, Path, bytes, np.ndarray]
 
@@ -37,6 +39,27 @@ class Transcript:
     segments: list[Segment] = field(default_factory=list)
     duration: float = 0.0
     is_silent: bool = False
+    heard: str = ""  # what whisper wrote before snapping to catalog terms (equal to text without a bias)
+    corrections: list[tuple[str, str]] = field(default_factory=list)  # (heard, catalog term) replacements
+
+
+@dataclass(frozen=True)
+class CatalogBias:
+    """How a transcription leans on the catalog: whisper's ``initial_prompt`` and ``hotwords`` built from
+    ``vocabulary`` (0 words turns either off), terms the ``context`` mentions first, and snapping of near
+    misses afterwards. The defaults are the measured best (docs/benchmarks.md ## Speech)."""
+
+    vocabulary: CatalogVocabulary
+    prompt_words: int = 60
+    hotword_words: int = 0
+    snap: bool = True
+    context: str = ""
+
+    def decoder_options(self) -> dict[str, str | None]:
+        """faster-whisper's ``initial_prompt`` and ``hotwords`` (None where switched off)."""
+        prompt = self.vocabulary.prompt(self.prompt_words, self.context) if self.prompt_words else ""
+        hotwords = self.vocabulary.hotwords(self.hotword_words, self.context) if self.hotword_words else ""
+        return {"initial_prompt": prompt or None, "hotwords": hotwords or None}
 
 
 def _resample(audio: np.ndarray, rate: int) -> np.ndarray:
@@ -124,35 +147,52 @@ def _check_length(samples: np.ndarray) -> float:
 
 
 class WhisperTranscriber:
-    """A faster-whisper model from the registry. ``transcribe`` returns a :class:`Transcript`."""
+    """A faster-whisper model from the registry. ``transcribe`` returns a :class:`Transcript`.
 
-    def __init__(self, model: "object", name: str) -> None:
-        self.model, self.name = model, name
+    Decoding is set for speed on a laptop CPU: int8 weights, greedy search, no timestamp tokens, silence
+    trimmed and the VAD filter on, and English fixed for multilingual models (``language=None`` detects
+    it instead, at the cost of one more pass)."""
+
+    def __init__(self, model: "object", name: str, language: str | None = "en") -> None:
+        self.model, self.name, self.language = model, name, language
 
     @classmethod
-    def from_registry(cls, name: str = "whisper-tiny.en", device: str = "cpu", compute_type: str = "int8",
-                      cpu_threads: int = 2, registry: ModelRegistry = REGISTRY) -> "WhisperTranscriber":
+    def from_registry(cls, name: str | None = None, device: str = "cpu", compute_type: str = "int8",
+                      cpu_threads: int = 2, registry: ModelRegistry = REGISTRY,
+                      language: str | None = "en") -> "WhisperTranscriber":
+        """``name`` defaults to the registry's default speech model (chosen by the ## Speech benchmark)."""
         from faster_whisper import WhisperModel
 
+        name = name or registry.default("speech")
         spec = registry.get(name)
         if spec.kind != "speech":
             raise KitError(f"{name!r} is not a speech model; speech models: {registry.list_models('speech')}")
         if spec.source_type == "url":
             raise KitError(f"{name!r} is an openai-whisper checkpoint; faster-whisper needs a CTranslate2 model such as whisper-tiny.en")
         resolved = registry.resolve(name)
-        return cls(WhisperModel(str(resolved.path), device=device, compute_type=compute_type, cpu_threads=cpu_threads), name)
+        model = WhisperModel(str(resolved.path), device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+        return cls(model, name, language if model.model.is_multilingual else "en")
 
-    def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1) -> Transcript:
+    def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1,
+                   bias: CatalogBias | None = None) -> Transcript:
+        """Speech to text; with a ``bias`` the catalog's words steer decoding and near misses are snapped."""
         samples = load_audio(audio, sample_rate)
         duration = _check_length(samples)
         samples, offset = trim_silence(samples)
         if len(samples) == 0 or float(np.sqrt(np.mean(samples**2))) < SILENCE_RMS:
             return Transcript("", "en", [], duration, is_silent=True)
-        segments, info = self.model.transcribe(samples, beam_size=beam_size, vad_filter=True,
-                                               condition_on_previous_text=False)
-        parts = [Segment(round(s.start + offset, 2), round(s.end + offset, 2), s.text.strip()) for s in segments]
-        text = " ".join(p.text for p in parts if p.text).strip()
-        return Transcript(text, info.language, parts, duration, is_silent=not text)
+        options = bias.decoder_options() if bias else {}
+        lead_in = np.zeros(int(LEAD_IN_SECONDS * SAMPLE_RATE), np.float32)
+        samples, offset = np.concatenate([lead_in, samples, lead_in]), offset - LEAD_IN_SECONDS
+        segments, info = self.model.transcribe(samples, beam_size=beam_size, vad_filter=True, language=self.language,
+                                               without_timestamps=True, condition_on_previous_text=False, **options)
+        parts = [Segment(round(max(s.start + offset, 0.0), 2), round(max(s.end + offset, 0.0), 2), s.text.strip())
+                 for s in segments]
+        heard = " ".join(p.text for p in parts if p.text).strip()
+        snapped = bias.vocabulary.snap(heard) if bias and bias.snap else None
+        text = snapped.text if snapped else heard
+        return Transcript(text, info.language, parts, duration, is_silent=not text, heard=heard,
+                          corrections=snapped.changes if snapped else [])
 
 
 class OpenAIWhisperTranscriber:
@@ -176,21 +216,29 @@ class OpenAIWhisperTranscriber:
                                     f"pip install openai-whisper") from None
         return cls(whisper.load_model(str(resolved.weights_path), device=device), name)
 
-    def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1) -> Transcript:
+    def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1,
+                   bias: CatalogBias | None = None) -> Transcript:
         samples = load_audio(audio, sample_rate)
         duration = _check_length(samples)
         samples, offset = trim_silence(samples)
         if len(samples) == 0:
             return Transcript("", "en", [], duration, is_silent=True)
-        result = self.model.transcribe(samples, beam_size=beam_size if beam_size > 1 else None, fp16=False)
+        prompt = bias.decoder_options()["initial_prompt"] if bias else None  # openai-whisper has no hotwords
+        result = self.model.transcribe(samples, beam_size=beam_size if beam_size > 1 else None, fp16=False,
+                                       initial_prompt=prompt)
         parts = [Segment(round(s["start"] + offset, 2), round(s["end"] + offset, 2), s["text"].strip())
                  for s in result["segments"]]
-        text = " ".join(p.text for p in parts if p.text).strip()
-        return Transcript(text, result.get("language", "en"), parts, duration, is_silent=not text)
+        heard = " ".join(p.text for p in parts if p.text).strip()
+        snapped = bias.vocabulary.snap(heard) if bias and bias.snap else None
+        text = snapped.text if snapped else heard
+        return Transcript(text, result.get("language", "en"), parts, duration, is_silent=not text, heard=heard,
+                          corrections=snapped.changes if snapped else [])
 
 
-def load_transcriber(name: str = "whisper-tiny.en", registry: ModelRegistry = REGISTRY):
-    """The right backend for a registry name: faster-whisper for CTranslate2 models, openai-whisper otherwise."""
+def load_transcriber(name: str | None = None, registry: ModelRegistry = REGISTRY):
+    """The right backend for a registry name (default: the registry's default speech model): faster-whisper
+    for CTranslate2 models, openai-whisper otherwise."""
+    name = name or registry.default("speech")
     spec = registry.get(name)
     if spec.kind != "speech":
         raise KitError(f"{name!r} is not a speech model; speech models: {registry.list_models('speech')}")
@@ -199,6 +247,6 @@ def load_transcriber(name: str = "whisper-tiny.en", registry: ModelRegistry = RE
     return WhisperTranscriber.from_registry(name, registry=registry)
 
 
-def transcribe(audio: AudioInput, sample_rate: int | None = None, model: str = "whisper-tiny.en") -> Transcript:
+def transcribe(audio: AudioInput, sample_rate: int | None = None, model: str | None = None) -> Transcript:
     """One-off transcription. It loads the model on every call: keep a ``load_transcriber(...)`` to reuse it."""
     return load_transcriber(model).transcribe(audio, sample_rate)

@@ -20,9 +20,11 @@ log = logging.getLogger(__name__)
 
 
 def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
-          registry: ModelRegistry = REGISTRY) -> tuple[np.ndarray, int]:
+          registry: ModelRegistry = REGISTRY, words_per_minute: int | None = None,
+          espeak_voice: str | None = None) -> tuple[np.ndarray, int]:
     """Synthesize ``text``; returns (float32 samples, sample rate) and writes a WAV when ``out`` is given.
 
+    ``words_per_minute`` and ``espeak_voice`` (e.g. ``"en-us+f3"``) shape the espeak-ng voice only.
     Text without a letter or digit (empty, emoji only, punctuation) is refused rather than spoken as
     silence; ``out`` must be in an existing folder; the text is never read as a program option."""
     if not isinstance(text, str) or not any(c.isalnum() for c in text):
@@ -36,10 +38,10 @@ def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
             resolved = registry.resolve("hibari")
         except (ImportError, ModelNotAvailable) as error:  # the documented fallback voice, said out loud
             log.warning("the hibari voice is not available (%s); speaking with espeak-ng", error)
-            return speak(text, "espeak-ng", out, registry)
+            return speak(text, "espeak-ng", out, registry, words_per_minute, espeak_voice)
         audio, rate = np.asarray(Hibari(model=str(resolved.weights_path))(text), dtype=np.float32), 24_000
     elif voice == "espeak-ng":
-        audio, rate = _espeak(text)
+        audio, rate = _espeak(text, words_per_minute, espeak_voice)
     else:
         raise KitError(f"unknown voice {voice!r}; voices: hibari, espeak-ng")
     if len(audio) < rate // 20:
@@ -51,11 +53,16 @@ def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
     return audio, rate
 
 
-def _espeak(text: str) -> tuple[np.ndarray, int]:
+def _espeak(text: str, words_per_minute: int | None = None, espeak_voice: str | None = None) -> tuple[np.ndarray, int]:
     binary = shutil.which("espeak-ng")
     if binary is None:
         raise ModelNotAvailable("espeak-ng is not installed; install it with `apt-get install espeak-ng`")
-    wav = subprocess.run([binary, "--stdout", "--stdin"], input=text.encode("utf-8"), check=True,  # stdin: never an option
+    options = [f"-s{int(words_per_minute)}"] if words_per_minute else []
+    if espeak_voice:
+        if not all(c.isalnum() or c in "-+_" for c in espeak_voice):
+            raise BadInput(f"not an espeak-ng voice name: {espeak_voice!r}")
+        options.append(f"-v{espeak_voice}")
+    wav = subprocess.run([binary, *options, "--stdout", "--stdin"], input=text.encode("utf-8"), check=True,  # stdin: never an option
                          capture_output=True, timeout=60).stdout
     import soundfile as sf
 
