@@ -106,7 +106,7 @@ def ensure_default_encoder() -> str:
 
 # What the notebooks, the app and the workshop load: datasets first (training needs them), then models.
 PREPARED_DATASETS = ("grocery_store", "fashion_products", "youshu", "amazon_scientific")
-PREPARED_MODELS = ("efficientnet-lite0", "minilm", "shopkit-lit", "smollm2-135m-instruct", "whisper-tiny.en", "hibari")
+PREPARED_MODELS = ("efficientnet-lite0", "minilm", "shopkit-lit", "smollm2-135m-instruct", "whisper-base", "hibari")
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
@@ -226,9 +226,14 @@ def cmd_llm_paradigms(args: argparse.Namespace) -> int:
 
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
-    from kit.speech import load_transcriber
+    from kit.speech import CatalogBias, CatalogVocabulary, load_transcriber
 
-    transcript = load_transcriber(args.model).transcribe(args.file)
+    bias = None
+    if args.catalog:
+        from kit.bundled_catalogs import open_catalog
+
+        bias = CatalogBias(CatalogVocabulary.from_catalog(open_catalog(args.catalog)))  # a bad name fails first
+    transcript = load_transcriber(args.model).transcribe(args.file, bias=bias)
     if args.json:
         print(json.dumps(asdict(transcript), indent=2))
     else:
@@ -494,7 +499,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     transcribe = sub.add_parser("transcribe", help="speech to text (whisper)")
     transcribe.add_argument("file")
-    transcribe.add_argument("--model", default="whisper-tiny.en")
+    transcribe.add_argument("--model", default=None, help="a speech model (default: the registry's default)")
+    transcribe.add_argument("--catalog", default=None,
+                            help="a catalog (name or file) whose words whisper should expect; near misses are snapped")
     transcribe.add_argument("--json", action="store_true")
     transcribe.set_defaults(func=cmd_transcribe)
 

@@ -20,7 +20,7 @@
 # 2. follow the state across turns ("the second one", the basket, a plan and its follow-ups);
 # 3. read each turn's trace: which tool ran, who chose it (rules or the LLM), how long it took.
 #
-# **Data:** `grocery_store`. **Models:** `shopkit-lit`, SmolLM2-135M, whisper tiny.en and the hibari voice.
+# **Data:** `grocery_store`. **Models:** `shopkit-lit`, SmolLM2-135M, whisper base and the hibari voice.
 # **Run time:** under a minute on 2 CPU cores. The same assistant runs in the app: `make demo`.
 
 # %% [markdown]

@@ -451,8 +451,10 @@ CLI_CASES = [
     Case("cli", "speak text that looks like an option", cli("speak", "--voice", "espeak-ng", "-o", "{tmp}/x.wav", "--",
                                                                "--version"), Answer(wav_of(0.3), "the words spoken")),
     Case("cli", "transcribe a missing file", cli("transcribe", "{tmp}/none.wav"), fails(2, "none.wav")),
+    Case("cli", "transcribe biased to an unknown catalog", cli("transcribe", "{tmp}/none.wav", "--catalog", "grocerystore"),
+         fails(2, "grocery_store")),
     Case("cli", "fetch an unknown model", cli("fetch", "gpt-17"), fails(2, "unknown model 'gpt-17'")),
-    Case("cli", "fetch while offline", cli("fetch", "whisper-base"), fails(2, "KIT_OFFLINE")),
+    Case("cli", "fetch while offline", cli("fetch", "whisper-small"), fails(2, "KIT_OFFLINE")),
     Case("cli", "fetch an unknown dataset", cli("data", "--fetch", "nope"), fails(2, "nope")),
     Case("cli", "semids on a dataset without sequences", cli("semids", "build", "--dataset", "youshu"),
          fails(2, "datasets with sequences")),
@@ -533,7 +535,7 @@ def leftovers(tmp: Path) -> list[Path]:
 
 
 DOWNLOAD_CASES = [
-    Case("cli", "fetch a model with the network down", online(lambda tmp: (cli("fetch", "whisper-base")(tmp), leftovers(tmp))),
+    Case("cli", "fetch a model with the network down", online(lambda tmp: (cli("fetch", "whisper-small")(tmp), leftovers(tmp))),
          Answer(lambda r: r[0][0] == 2 and "could not download" in r[0][2] and r[1] == [], "one line, nothing left behind")),
     Case("cli", "fetch a dataset with the network down",
          online(lambda tmp: (cli("data", "--fetch", "youshu")(tmp), leftovers(tmp))),

