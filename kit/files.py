@@ -3,13 +3,15 @@ and a file that cannot be read back is reported (and removed) so that its owner 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -56,3 +58,22 @@ def load_npz(path: str | Path, *names: str) -> dict[str, np.ndarray] | None:
 
 
 __all__ = ["READ_ERRORS", "load_npz", "save_npz", "written_atomically"]
+
+
+Record = TypeVar("Record")
+
+
+def read_jsonl(path: str | Path, record: Callable[[dict[str, Any]], Record], what: str) -> list[Record]:
+    """Each non-blank line of a JSON-lines file made into a record by ``record``. A line that is not JSON or
+    lacks a field raises BadInput naming the file, the line number and ``what`` a line should be."""
+    from kit.errors import BadInput
+
+    records = []
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(record(json.loads(line)))
+        except (json.JSONDecodeError, KeyError, TypeError) as error:
+            raise BadInput(f"{path} line {number} is not {what}: {error}") from None
+    return records

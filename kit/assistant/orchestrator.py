@@ -148,9 +148,9 @@ class Assistant:
     def _turn(self, state, text, image, audio, sample_rate, progress=None) -> Reply:
         # 1. speech to text, photo checked, text cleaned
         heard = None
+        if state.catalog not in self.searches:
+            raise BadInput(f"unknown catalog {state.catalog!r}; choose one of {', '.join(self.searches)}")
         if audio is not None:
-            if state.catalog not in self.searches:
-                raise BadInput(f"unknown catalog {state.catalog!r}; choose one of {', '.join(self.searches)}")
             transcript = self._transcriber.get().transcribe(audio, sample_rate, bias=self.speech_bias(state))
             if transcript.is_silent:
                 return Reply("I did not hear anything; please try again.", state, "speech", heard="")
@@ -158,8 +158,6 @@ class Assistant:
             if progress is not None:  # the transcript is shown while the turn goes on
                 progress(f"I heard: “{heard}”")
         photo = load_image(image) if image is not None else None
-        if state.catalog not in self.searches:
-            raise BadInput(f"unknown catalog {state.catalog!r}; choose one of {', '.join(self.searches)}")
         raw = text if isinstance(text, str) else ""
         text = clean_text(raw)
         # 2. route, then validate the chosen tool's arguments

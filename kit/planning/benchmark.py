@@ -13,7 +13,6 @@ Timing is measured per plan (seconds to the finished plan, and to the first visi
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from kit.catalog import Catalog
-from kit.errors import BadInput
+from kit.files import read_jsonl
 from kit.planning.planner import Planner
 from kit.planning.schema import Plan
 
@@ -68,15 +67,8 @@ class PlanningReport:
 
 def load_goals(path: str | Path = GOALS, catalog: str | None = None) -> list[Goal]:
     """The benchmark's goals (of one ``catalog`` when given)."""
-    goals = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            goals.append(Goal(row["id"], row["catalog"], row["goal"], frozenset(row["categories"])))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise BadInput(f"{path} line {number} is not a goal record (id, catalog, goal, categories): {e}") from e
+    goals = read_jsonl(path, lambda row: Goal(row["id"], row["catalog"], row["goal"], frozenset(row["categories"])),
+                       "a goal record (id, catalog, goal, categories)")
     return [g for g in goals if catalog is None or g.catalog == catalog]
 
 

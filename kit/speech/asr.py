@@ -146,6 +146,15 @@ def _check_length(samples: np.ndarray) -> float:
     return duration
 
 
+def _finish(parts: list[Segment], language: str, duration: float, bias: CatalogBias | None) -> Transcript:
+    """The transcript of ``parts``, snapped to catalog terms when the bias asks for it (both backends)."""
+    heard = " ".join(p.text for p in parts if p.text).strip()
+    snapped = bias.vocabulary.snap(heard) if bias and bias.snap else None
+    text = snapped.text if snapped else heard
+    return Transcript(text, language, parts, duration, is_silent=not text, heard=heard,
+                      corrections=snapped.changes if snapped else [])
+
+
 class WhisperTranscriber:
     """A faster-whisper model from the registry. ``transcribe`` returns a :class:`Transcript`.
 
@@ -191,11 +200,7 @@ class WhisperTranscriber:
                                                chunk_length=self.window_seconds, **options)
         parts = [Segment(round(max(s.start + offset, 0.0), 2), round(max(s.end + offset, 0.0), 2), s.text.strip())
                  for s in segments]
-        heard = " ".join(p.text for p in parts if p.text).strip()
-        snapped = bias.vocabulary.snap(heard) if bias and bias.snap else None
-        text = snapped.text if snapped else heard
-        return Transcript(text, info.language, parts, duration, is_silent=not text, heard=heard,
-                          corrections=snapped.changes if snapped else [])
+        return _finish(parts, info.language, duration, bias)
 
 
 class OpenAIWhisperTranscriber:
@@ -231,11 +236,7 @@ class OpenAIWhisperTranscriber:
                                        initial_prompt=prompt)
         parts = [Segment(round(s["start"] + offset, 2), round(s["end"] + offset, 2), s["text"].strip())
                  for s in result["segments"]]
-        heard = " ".join(p.text for p in parts if p.text).strip()
-        snapped = bias.vocabulary.snap(heard) if bias and bias.snap else None
-        text = snapped.text if snapped else heard
-        return Transcript(text, result.get("language", "en"), parts, duration, is_silent=not text, heard=heard,
-                          corrections=snapped.changes if snapped else [])
+        return _finish(parts, result.get("language", "en"), duration, bias)
 
 
 def load_transcriber(name: str | None = None, registry: ModelRegistry = REGISTRY):

@@ -9,12 +9,11 @@ time (the recipe is stored, not the WAV files), and the two numbers it is scored
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from kit.errors import BadInput
+from kit.files import read_jsonl
 from kit.speech.tts import Voice, speak
 
 SPOKEN_REQUESTS = Path(__file__).resolve().parents[2] / "tests" / "data" / "spoken_requests.jsonl"
@@ -54,18 +53,9 @@ SPEAKERS = (
 
 def load_spoken_requests(path: str | Path = SPOKEN_REQUESTS, catalog: str | None = None) -> list[SpokenRequest]:
     """The test set's requests (of one ``catalog`` when given)."""
-    requests = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            request = SpokenRequest(row["id"], row["catalog"], row["text"], tuple(row["entities"]), row["kind"])
-        except (json.JSONDecodeError, KeyError, TypeError) as error:
-            raise BadInput(f"{path}:{number}: not a spoken request ({error})") from None
-        if catalog in (None, request.catalog):
-            requests.append(request)
-    return requests
+    requests = read_jsonl(path, lambda row: SpokenRequest(row["id"], row["catalog"], row["text"], tuple(row["entities"]),
+                                                          row["kind"]), "a spoken request (id, catalog, text, entities, kind)")
+    return [r for r in requests if catalog in (None, r.catalog)]
 
 
 def normalize(text: str) -> str:
