@@ -21,6 +21,8 @@ def test_empty_and_non_audio_are_refused(tmp_path):
         load_audio(np.zeros(100, np.float32))
     with pytest.raises(BadInput, match="nothing to say"):
         speak("   ")
+    with pytest.raises(BadInput, match="not an espeak-ng voice"):
+        speak("two lemons", voice="espeak-ng", espeak_voice="en --stdout; rm")  # never passed on as options
 
 
 def test_arrays_are_resampled_to_16_khz_mono():
