@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -181,6 +182,27 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print_table(rows, ["id", "title", "score"])
+    return 0
+
+
+def cmd_embed(args: argparse.Namespace) -> int:
+    from kit.scale.job import ENGINES, JobSpec, embed
+
+    if args.engine not in ENGINES:
+        raise BadInput(f"unknown engine {args.engine!r}; choose one of {', '.join(ENGINES)}")
+    if args.address and args.engine != "ray":
+        raise BadInput("--address names a Ray cluster; add --engine ray")
+    spec = JobSpec(args.catalog, args.out, args.model, args.images_dir, args.limit, args.shard_size, args.batch_size,
+                   args.decode_workers)  # checked here, before any model loads
+    spec = dataclasses.replace(spec, model=ensure_encoder(args.model))
+    report = embed(spec, args.engine, args.address, args.actors)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return 0
+    print(f"{report.rows:,} items in {report.shards} shards in {report.out}: embedded {len(report.embedded)} shards "
+          f"({report.photos:,} photos) in {report.seconds:.1f} s, {report.resumed} already done")
+    for item_id, reason in report.errors:
+        print(f"  {item_id}: photo not embedded: {reason}")
     return 0
 
 
@@ -482,6 +504,21 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
     search.add_argument("--json", action="store_true")
     search.set_defaults(func=cmd_search)
+
+    embed = sub.add_parser("embed", help="embed a catalog into Parquet shards, here or on a Ray cluster (resumable)")
+    embed.add_argument("catalog", help=CATALOG_HELP)
+    embed.add_argument("--out", required=True, help="folder for the shards; run again to resume a killed job")
+    embed.add_argument("--engine", default="local", help="local (this process) or ray (Ray Data actors)")
+    embed.add_argument("--address", default=None, help="a Ray cluster (ray://host:10001); default: start Ray here")
+    embed.add_argument("--actors", type=int, default=None, help="encoder actors (default: one per GPU, else one)")
+    embed.add_argument("--limit", type=int, default=None, help="embed only the first N items")
+    embed.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
+    embed.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
+    embed.add_argument("--shard-size", type=int, default=1024)
+    embed.add_argument("--batch-size", type=int, default=32)
+    embed.add_argument("--decode-workers", type=int, default=0, help="photo-decoding processes per encoder")
+    embed.add_argument("--json", action="store_true")
+    embed.set_defaults(func=cmd_embed)
 
     plan = sub.add_parser("plan", help="turn a goal into a grounded plan and basket")
     plan.add_argument("goal")

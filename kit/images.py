@@ -61,13 +61,18 @@ def image_size(source: ImageInput, max_pixels: int = MAX_PIXELS) -> tuple[int, i
     return width, height
 
 
-def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS) -> Image.Image:
-    """Decode ``source`` fully into an RGB image, refusing bombs, truncation and non-images."""
+def load_image(source: ImageInput, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+    """Decode ``source`` into an RGB image, refusing bombs, truncation and non-images.
+
+    ``draft_size``: a JPEG may be decoded at 1/2, 1/4 or 1/8 scale, as long as both sides stay at least this
+    many pixels (PIL's ``draft``; 5x faster decoding for a model that resizes to 224 anyway)."""
     image_size(source, max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = _open(source)
+            if draft_size is not None and image.format == "JPEG":
+                image.draft("RGB", (draft_size, draft_size))
             if getattr(image, "is_animated", False):
                 image.seek(0)  # an animation: its first frame
             image.load()

@@ -9,7 +9,6 @@ import pytest
 from kit.bundled_catalogs import grocery_photos
 from kit.errors import BadInput
 from kit.search.fusion import reciprocal_rank_fusion
-from kit.search.index import ExactIndex, HNSWIndex, build_index
 
 
 def test_text_search_finds_the_product(grocery_search, grocery):
@@ -109,24 +108,6 @@ def test_hybrid_is_never_worse_than_its_better_part_on_the_public_sets(grocery_s
         for measure in ("precision@5", "recall@5"):
             better = max(quality["dense"][measure], quality["bm25"][measure])
             assert quality["hybrid"][measure] >= better - 0.02, (name, measure, quality)
-
-
-def test_exact_and_hnsw_agree_and_round_trip(tmp_path):
-    rng = np.random.default_rng(0)
-    vectors = rng.normal(size=(2000, 32)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    queries = vectors[:20] + 0.01
-    exact, hnsw = ExactIndex(vectors), HNSWIndex(vectors)
-    assert (exact.search(queries, 1)[1][:, 0] == np.arange(20)).all()
-    assert (hnsw.search(queries, 1)[1][:, 0] == np.arange(20)).all()
-    allowed = np.zeros(2000, bool)
-    allowed[1000:] = True
-    assert (exact.search(queries, 5, allowed)[1] >= 1000).all() and (hnsw.search(queries, 5, allowed)[1] >= 1000).all()
-    exact.save(tmp_path / "e.npy")
-    hnsw.save(tmp_path / "h.faiss")
-    assert (ExactIndex.load(tmp_path / "e.npy").search(queries, 3)[1] == exact.search(queries, 3)[1]).all()
-    assert (HNSWIndex.load(tmp_path / "h.faiss").search(queries, 3)[1] == hnsw.search(queries, 3)[1]).all()
-    assert build_index(vectors).kind == "exact" and build_index(vectors, "hnsw").kind == "hnsw"
 
 
 def run_kit(*args):

@@ -183,10 +183,10 @@ class ItemEncoder:
                 skipped.append((i, str(exc)))
                 log.warning("skipped image %d: %s", i, exc)
             if len(pixels) == batch_size:
-                out.append(self._encode_pixels(pixels))
+                out.append(self.encode_pixels(pixels))
                 pixels = []
         if pixels:
-            out.append(self._encode_pixels(pixels))
+            out.append(self.encode_pixels(pixels))
         vectors = np.concatenate(out) if out else np.zeros((0, 0), np.float32)
         return EncodedImages(vectors, indices, skipped)
 
@@ -194,7 +194,9 @@ class ItemEncoder:
         """One image's embedding, (D,); an unreadable image raises BadInput."""
         return self.encode_images([image], on_error="raise").vectors[0]
 
-    def _encode_pixels(self, pixels: list[torch.Tensor]) -> np.ndarray:
+    @torch.inference_mode()
+    def encode_pixels(self, pixels: list[torch.Tensor]) -> np.ndarray:
+        """Embeddings of preprocessed images (``self.preprocess`` outputs), one batch."""
         batch = torch.stack(pixels).to(self.device, self.dtype).contiguous(memory_format=torch.channels_last)
         return self.model.encode_image(batch, normalize=True).float().cpu().numpy()
 

@@ -35,9 +35,10 @@ from kit.clip.encoder import ItemEncoder
 from kit.errors import BadInput
 from kit.files import READ_ERRORS, save_npz
 from kit.images import ImageInput
+from kit.scale.shards import read_shards
 from kit.search.bm25 import BM25Index
 from kit.search.fusion import reciprocal_rank_fusion
-from kit.search.index import ExactIndex, HNSWIndex, VectorIndex, build_index
+from kit.search.index import VectorIndex, build_index, load_index
 from kit.search.query_filters import FilterVocabulary, QueryFilters, attribute_values, read_filters
 from kit.search.vocabulary import label_coverage, label_words, name_words
 
@@ -45,6 +46,13 @@ ItemMode = Literal["fused", "image", "text"]
 Attributes = dict[str, frozenset[str]]
 ZERO_SHOT_PROMPTS = {"baseColour": "a {} product", "colour": "a {} product", "color": "a {} product",
                      "gender": "a product for {}"}  # the prompts kit/search/evaluate.py measures
+
+
+def _recall_queries(embeddings: CatalogEmbeddings, n: int = 200, seed: int = 0) -> np.ndarray:
+    """Real queries for measuring an approximate index's recall: a sample of the items' text embeddings (what
+    a shopper's words look like to the index)."""
+    rng = np.random.default_rng(seed)
+    return embeddings.text[np.sort(rng.choice(len(embeddings.ids), min(n, len(embeddings.ids)), replace=False))]
 
 
 @dataclass(frozen=True)
@@ -68,7 +76,8 @@ class CatalogSearch:
         if embeddings.ids != catalog.ids:
             raise BadInput(f"the embeddings do not belong to catalog {catalog.name!r} (different item ids)")
         self.catalog, self.encoder, self.embeddings, self.item_mode = catalog, encoder, embeddings, item_mode
-        self.index: VectorIndex = index or build_index(embeddings.item_vectors(item_mode), index_kind)
+        self.index: VectorIndex = index or build_index(embeddings.item_vectors(item_mode), index_kind,
+                                                       queries=_recall_queries(embeddings))
         self.keywords = BM25Index([item.text for item in catalog])
         self._labels: dict[str, np.ndarray] = {}
         self._masks: dict[tuple[str, frozenset[str]], np.ndarray] = {}
@@ -78,13 +87,24 @@ class CatalogSearch:
               index_kind: str = "auto") -> "CatalogSearch":
         return cls(catalog, encoder, embed_catalog(catalog, encoder), item_mode, index_kind)
 
+    @classmethod
+    def from_shards(cls, folder: str | Path, catalog: Catalog, encoder: ItemEncoder, item_mode: ItemMode = "fused",
+                    index_kind: str = "auto") -> "CatalogSearch":
+        """Search what ``python -m kit embed`` wrote into ``folder`` (its Parquet shards), without re-embedding."""
+        shards = read_shards(folder)
+        if shards.model != encoder.fingerprint:
+            raise BadInput(f"{folder} was embedded with {shards.model}, not {encoder.fingerprint}; search it with "
+                           "that model or embed again")
+        embeddings = CatalogEmbeddings(shards.ids, shards.text, shards.image, shards.has_image, shards.errors)
+        return cls(catalog, encoder, embeddings, item_mode, index_kind)
+
     def save(self, folder: str | Path) -> Path:
         """Write the embeddings and the vector index (with the encoder's fingerprint) into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         e = self.embeddings
         save_npz(folder / "embeddings.npz", ids=np.asarray(e.ids), text=e.text, image=e.image, has_image=e.has_image)
-        self.index.save(folder / ("index.npy" if self.index.kind == "exact" else "index.faiss"))
+        self.index.save(folder / ("index.npy" if self.index.kind == "exact" else "index.faiss"))  # + its card
         (folder / "search.json").write_text(json.dumps({"encoder": self.encoder.fingerprint, "item_mode": self.item_mode,
                                                         "index": self.index.kind, "catalog": self.catalog.name}))
         return folder
@@ -99,7 +119,7 @@ class CatalogSearch:
                 raise BadInput(f"{folder} was built with encoder {meta['encoder']}, not {encoder.fingerprint}; rebuild it")
             with np.load(folder / "embeddings.npz") as data:
                 embeddings = CatalogEmbeddings(data["ids"].tolist(), data["text"], data["image"], data["has_image"])
-            index = ExactIndex.load(folder / "index.npy") if meta["index"] == "exact" else HNSWIndex.load(folder / "index.faiss")
+            index = load_index(folder / ("index.npy" if meta["index"] == "exact" else "index.faiss"))
         except (*READ_ERRORS, RuntimeError) as error:
             raise BadInput(f"the saved search in {folder} is missing or corrupt ({error}); rebuild it with "
                            "CatalogSearch.build(...).save(folder)") from error

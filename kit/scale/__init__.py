@@ -1,0 +1,1 @@
+"""Catalogs of millions: the sharded, resumable embedding job (local or Ray) and synthetic vector sets."""
