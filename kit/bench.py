@@ -861,8 +861,137 @@ def demo_start(quick: bool = False) -> str:
     ])
 
 
+def _scale_vectors(seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
+    """Real item vectors to grow from, and real held-out queries: 1,000 fashion items are held out; their
+    titles' text embeddings (500) and their photos' embeddings (the rest with photos) are the queries."""
+    from kit.bundled_catalogs import open_catalog
+    from kit.clip.embed import embed_catalog
+    from kit.clip.encoder import ItemEncoder
+
+    encoder = ItemEncoder.from_pretrained()
+    fashion = embed_catalog(open_catalog("fashion_products"), encoder)
+    grocery = embed_catalog(open_catalog("grocery_store"), encoder)
+    order = np.random.default_rng(seed).permutation(len(fashion.ids))
+    held, kept = order[:1000], order[1000:]
+    photos = held[500:][fashion.has_image[held[500:]]]
+    queries = np.vstack([fashion.text[held[:500]], fashion.image[photos]])
+    real = np.vstack([fashion.item_vectors("fused")[kept], grocery.item_vectors("fused")])
+    return real, queries, encoder.fingerprint
+
+
+def _index_memory_after_load(path: Path, mmap: bool) -> float:
+    """MB of resident memory a fresh process gains by loading ``path`` and answering one query."""
+    code = ("import sys, numpy as np, psutil, faiss; from kit.search.index import load_index; "
+            "p = psutil.Process(); before = p.memory_info().rss; "
+            f"index = load_index(sys.argv[1], mmap={mmap}); d = index.card.dim; "
+            "index.search(np.ones((1, d), np.float32) / d ** 0.5, 10); "
+            "print((p.memory_info().rss - before) / 2**20)")
+    run = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    return float(run.stdout.strip().splitlines()[-1])
+
+
+def scale(quick: bool = False) -> str:
+    """Issue 19: every index kind at 100k and 1M vectors grown from real embeddings, filters, memory-mapped
+    loading, and where the time of embedding photos goes."""
+    import tempfile
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kit.scale.measure import embedding_throughput
+    from kit.search.measure import auto_choice, filtered_search, index_curves
+    from kit.scale.synthetic import grow_vectors
+    from kit.search.index import FaissIndex, INDEX_KINDS
+
+    sizes = (20_000, 100_000) if quick else (100_000, 1_000_000)
+    budget = 10**9
+    real, queries, model = _scale_vectors()
+    parts = ["## Scale",
+             f"Measured on {_machine()}, {date.today()}, faiss with {os.cpu_count()} threads. Vectors: the default "
+             f"encoder's ({model}, {real.shape[1]} dimensions) fused item vectors of {len(real):,} real items "
+             "(fashion minus 1,000 held-out items, plus grocery), grown to each size by "
+             "`kit.scale.synthetic.grow_vectors`: x = normalize(lam v_i + (1 - lam) v_j + 0.1 eps), lam ~ U(0, 1), "
+             "v_j one of v_i's 10 nearest real items, eps ~ N(0, I/d). Queries: the held-out items' real titles "
+             f"(500 text embeddings) and photos ({len(queries) - 500} image embeddings). Recall@10 is against exact "
+             "search over the same vectors. Each approximate kind's knob (nprobe / efSearch) is the first value "
+             "that reaches recall@10 0.95 on these queries; p50/p99 are single queries; QPS is one batch of all "
+             f"{len(queries):,} queries."]
+    fig, axes = plt.subplots(1, len(sizes), figsize=(6 * len(sizes), 4.2))
+    largest = None
+    for axis, size in zip(np.atleast_1d(axes), sizes):
+        vectors = grow_vectors(real, size)
+        measured = index_curves(vectors, queries)
+        rows = [[kind, ", ".join(f"{k}={v}" for k, v in m["params"].items()) or "-", f"{m['recall_at_10']:.3f}",
+                 f"{m['p50_ms']:.2f}", f"{m['p99_ms']:.2f}", f"{m['batched_qps']:,.0f}",
+                 f"{m['memory_bytes'] / 2**20:,.0f}", f"{m['build_seconds']:.1f}"] for kind, m in measured.items()]
+        chosen, chosen_in_budget = auto_choice(measured), auto_choice(measured, max_memory_bytes=budget)
+        parts += [f"### {size:,} vectors",
+                  _table(["index", "knob", "recall@10", "p50 ms", "p99 ms", "batched QPS", "memory MiB", "build s"], rows),
+                  f"`build_index(kind=\"auto\")` picks **{chosen}**; with `max_memory_bytes=10**9`, **{chosen_in_budget}**."]
+        for kind, m in measured.items():
+            if m["curve"]:
+                axis.plot([p["p50_ms"] for p in m["curve"]], [p["recall_at_10"] for p in m["curve"]], marker="o",
+                          ms=3, label=kind)
+        axis.axhline(0.95, color="grey", lw=0.8, ls="--")
+        axis.set(xscale="log", xlabel="p50 ms per query (log)", ylabel="recall@10", title=f"{size:,} vectors",
+                 ylim=(0.5, 1.005))
+        axis.legend(fontsize=8)
+        largest = (size, vectors, measured, chosen_in_budget)
+    figure = Path("docs/scale_recall_latency.png")
+    fig.tight_layout()
+    fig.savefig(figure, dpi=110)
+    plt.close(fig)
+    parts.append(f"![recall against latency for every index kind]({figure.name})")
+
+    size, vectors, measured, kind = largest
+    if kind is not None:
+        index = FaissIndex.build(vectors, kind)
+        index.set_knob(measured[kind]["params"][INDEX_KINDS[kind].knob])
+        from kit.search.index import tune_filter_boost
+
+        tune_filter_boost(index, queries, vectors, 0.95)
+        rows = [[f"{r['share']:.1%}", f"{r['allowed']:,}", f"{r['recall_at_10']:.3f}", f"{r['p50_ms']:.2f}",
+                 "yes" if r["only_allowed"] else "NO"] for r in filtered_search(index, vectors, queries)]
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "items.faiss"
+            index.save(path)
+            mapped, loaded = _index_memory_after_load(path, True), _index_memory_after_load(path, False)
+        parts += [f"### Filters and loading, {size:,} vectors, {kind}",
+                  f"A filter is a faiss bitmap ID selector; the knob is raised by filter_boost "
+                  f"({index.filter_boost}, measured at build time on a 10% filter) / allowed share. Random filters:",
+                  _table(["allowed share", "allowed items", "recall@10 vs exact filtered", "p50 ms", "only allowed items"],
+                         rows),
+                  f"Resident memory a fresh process gains by loading the index and answering one query: "
+                  f"{loaded:,.0f} MB read into memory, {mapped:,.0f} MB memory-mapped (`load_index(path)`, the "
+                  f"default; the index is {measured[kind]['memory_bytes'] / 2**20:,.0f} MiB)."]
+
+    photos = 256 if quick else 2048
+    with tempfile.TemporaryDirectory() as folder:
+        speed = embedding_throughput("fashion_products", photos, Path(folder))
+    stage_rows = [[name, f"{value:,.1f}"] for name, value in speed["stages"].items()]
+    job_rows = [[name, f"{j['items']:,}", f"{j['seconds']:.1f}", f"{j['startup_seconds']:.1f}",
+                 f"{j['items_per_second']:.1f}", f"{j['shard_items_per_second']:.1f}"] for name, j in speed["jobs"].items()]
+    local = speed["jobs"]["local, 0 decode workers"]
+    ray_job = speed["jobs"].get("ray, 0 decode workers")
+    overhead = "" if ray_job is None else (
+        f"Ray against the local engine on this machine: {ray_job['seconds'] / local['seconds'] - 1:+.0%} wall time end "
+        f"to end; {local['shard_items_per_second'] / ray_job['shard_items_per_second'] - 1:+.0%} time per shard inside "
+        f"the actor. Ray's start-up (starting Ray here) is {ray_job['startup_seconds']:.1f} s, against "
+        f"{local['startup_seconds']:.1f} s for the local engine (opening the catalog; both load the encoder once).")
+    parts += ["### Embedding photos: where the time goes",
+              f"The first {speed['photos']:,} fashion items with photos on {speed['device']}, the default encoder; "
+              "each stage alone, in items per second (an item is its text and its photo):",
+              _table(["stage", "items/s"], stage_rows),
+              "The embedding job end to end (`python -m kit embed`, shards of 256, text and photo of every item):",
+              _table(["engine", "items", "seconds", "start-up s", "items/s end to end", "items/s inside shards"], job_rows),
+              overhead]
+    return "\n\n".join(parts)
+
+
 SECTIONS = {"items": item_understanding, "finetune": fine_tuned_towers, "search": search_quality, "bundles": bundle_recommendation, "semids": semantic_ids,
-            "llm": llm_paradigms, "planning": planning, "speech": speech,
+            "scale": scale, "llm": llm_paradigms, "planning": planning, "speech": speech,
             "imagery": imagery, "assistant": assistant, "demo": demo_start}
 HEADER = ("# Benchmarks\n\nWritten by `make bench` (`python -m kit bench`); every number below was measured by that "
           "command on the machine it names. Tests assert behaviour; this file only measures.\n")

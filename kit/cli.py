@@ -8,7 +8,6 @@ import json
 import logging
 import sys
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS

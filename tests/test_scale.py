@@ -185,6 +185,8 @@ def test_a_killed_job_resumes_only_missing_shards(small_catalog, tmp_path):
     assert first.rows == again.rows
     with pytest.raises(BadInput, match="another embedding job"):
         embed(_spec(small_catalog, out, limit=6))  # a different job into the same folder
+    with pytest.raises(BadInput, match="not a folder of embedding shards"):
+        read_shards(tmp_path)
 
 
 def test_ray_engine_gives_the_local_vectors_and_search_reads_the_shards(small_catalog, tmp_path, lit_encoder):

@@ -87,6 +87,12 @@ LESSONS = (
            and r["sasrec"] > r["popularity"] and r["tiger"] > r["popularity"] and r["invalid_constrained"] == 0,
            "every item has a unique ID; the RQ-VAE collides less than k-means; SASRec and the generator beat "
            "popularity; constrained beams name only real items"),
+    Lesson("08_scale", "a resumable embedding job into Parquet shards (local or Ray), recall-latency curves, the "
+           "index card, filters", ("grocery_store", "amazon_scientific"),
+           lambda r: r["shards"] == 3 and r["resumed_only"] == [1] and r["same_after_resume"] and r["recall"] >= 0.95
+           and r["filtered_only_allowed"] and r["filtered_recall_min"] >= 0.9,
+           "3 shards; a rerun embeds only the deleted shard, with the same vectors; the chosen index reaches "
+           "recall@10 >= 0.95; filtered searches return only allowed items with recall@10 >= 0.9"),
 )
 
 

@@ -150,7 +150,11 @@ class ShardEmbedder:
     """One encoder, loaded once, embedding whole shards. The local engine makes one; each Ray actor makes
     one (``__call__`` is Ray Data's ``map_batches`` interface: a batch of shard numbers in, results out)."""
 
-    def __init__(self, spec: JobSpec, catalog: Catalog | None = None, encoder: ItemEncoder | None = None) -> None:
+    def __init__(self, spec: JobSpec, catalog: Catalog | None = None, encoder: ItemEncoder | None = None,
+                 threads: int | None = None) -> None:
+        """``threads``: torch threads for this embedder (a Ray actor gets the CPUs it was allotted)."""
+        if threads is not None:
+            torch.set_num_threads(threads)
         self.spec = spec
         self.catalog = catalog or open_job_catalog(spec)
         self.encoder = encoder or ItemEncoder.from_pretrained(spec.model)
@@ -233,28 +237,35 @@ def encoder_dim(encoder: ItemEncoder) -> int:
 
 def _run_on_ray(spec: JobSpec, manifest: Manifest, todo: list[int], address: str | None, actors: int | None,
                 began: float) -> tuple[list[ShardResult], float]:
+    """The missing shards through Ray Data actors; a Ray this call started is shut down when it returns."""
     import ray
 
+    if not todo:
+        return [], time.perf_counter() - began
     logging.getLogger("ray.data").setLevel(logging.WARNING)  # progress lines every 10 s are noise in a CLI
-    try:
-        if not ray.is_initialized():
+    started_here = not ray.is_initialized()
+    if started_here:
+        try:
             ray.init(address=address, include_dashboard=False, log_to_driver=False,
                      **({} if address else {"num_cpus": os.cpu_count()}))
-    except (ConnectionError, ValueError, RuntimeError) as error:
-        raise BadInput(f"cannot reach a Ray cluster at {address!r}: {error}") from error
-    startup = time.perf_counter() - began
-    if not todo:
-        return [], startup
-    ray.data.DataContext.get_current().enable_progress_bars = False
-    resources = ray.cluster_resources()
-    gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
-    pool = actors or max(1, gpus)  # one actor per GPU; on CPUs one actor with every core
-    rows = [{"shard": s, **{k: getattr(manifest, k) for k in ("catalog", "model", "rows", "shard_size", "dim")}}
-            for s in todo]
-    embedded = ray.data.from_items(rows).map_batches(
-        ShardEmbedder, fn_constructor_kwargs={"spec": spec}, batch_size=1, concurrency=pool,
-        num_gpus=1 if gpus else 0, num_cpus=max(1, cpus // pool) if not gpus else 1)
-    results = [ShardResult(int(r["shard"]), int(r["rows"]), int(r["photos"]), float(r["seconds"]),
-                           [tuple(line.split("\t", 1)) for line in str(r["errors"]).splitlines()])
-               for r in embedded.take_all()]
-    return sorted(results, key=lambda r: r.shard), startup
+        except (ConnectionError, ValueError, RuntimeError) as error:
+            raise BadInput(f"cannot reach a Ray cluster at {address!r}: {error}") from error
+    try:
+        startup = time.perf_counter() - began
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        resources = ray.cluster_resources()
+        gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
+        pool = actors or max(1, gpus)  # one actor per GPU; on CPUs one actor with every core
+        threads = max(1, cpus // pool)
+        rows = [{"shard": s, **{k: getattr(manifest, k) for k in ("catalog", "model", "rows", "shard_size", "dim")}}
+                for s in todo]
+        embedded = ray.data.from_items(rows).map_batches(
+            ShardEmbedder, fn_constructor_kwargs={"spec": spec, "threads": threads}, batch_size=1, concurrency=pool,
+            num_gpus=1 if gpus else 0, num_cpus=threads)
+        results = [ShardResult(int(r["shard"]), int(r["rows"]), int(r["photos"]), float(r["seconds"]),
+                               [tuple(line.split("\t", 1)) for line in str(r["errors"]).splitlines()])
+                   for r in embedded.take_all()]
+        return sorted(results, key=lambda r: r.shard), startup
+    finally:
+        if started_here:
+            ray.shutdown()

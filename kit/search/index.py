@@ -46,14 +46,14 @@ class IndexKind:
     factory: str  # faiss index_factory string; {nlist} and {pq} are filled in from the data's size
     knob: str  # "nprobe" (IVF) or "efSearch" (HNSW)
     knob_values: tuple[int, ...]  # tried in order, smallest (fastest) first
-    code_bytes: str  # bytes per stored vector, as a function of dim: "4*dim", "dim", "dim//4"
+    bytes_per_dim: float  # stored bytes per vector dimension: 4 (float32), 1 (8-bit), 0.25 (PQ, 4 dims a byte)
 
     def factory_string(self, n: int, dim: int) -> str:
         return self.factory.format(nlist=nlist_for(n), pq=max(1, dim // 4))
 
     def estimated_bytes(self, n: int, dim: int) -> int:
         """Index memory before building: codes, ids or graph links, and the coarse quantizer."""
-        codes = {"4*dim": 4 * dim, "dim": dim, "dim//4": max(1, dim // 4)}[self.code_bytes]
+        codes = max(1, int(dim * self.bytes_per_dim))
         if self.knob == "efSearch":
             return n * (codes + 32 * 2 * 4 + 8)  # level-0 links, 2 x 32 per node
         return n * (codes + 8) + nlist_for(n) * dim * 4  # ids, and the k-means centroids
@@ -68,15 +68,14 @@ _IVF_PROBES = (1, 2, 4, 8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512)
 _HNSW_EFS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
 INDEX_KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
     IndexKind("hnsw", "HNSW graph over the full vectors (32 links per node)", "HNSW32,Flat", "efSearch",
-              _HNSW_EFS, "4*dim"),
-    IndexKind("hnsw-sq8", "HNSW graph over 8-bit scalar-quantized vectors", "HNSW32,SQ8", "efSearch", _HNSW_EFS,
-              "dim"),
+              _HNSW_EFS, 4),
+    IndexKind("hnsw-sq8", "HNSW graph over 8-bit scalar-quantized vectors", "HNSW32,SQ8", "efSearch", _HNSW_EFS, 1),
     IndexKind("ivf-flat", "inverted file (k-means cells) over the full vectors", "IVF{nlist},Flat", "nprobe",
-              _IVF_PROBES, "4*dim"),
+              _IVF_PROBES, 4),
     IndexKind("ivf-sq8", "inverted file over 8-bit scalar-quantized vectors", "IVF{nlist},SQ8", "nprobe",
-              _IVF_PROBES, "dim"),
+              _IVF_PROBES, 1),
     IndexKind("ivf-pq", "inverted file over product-quantized codes (dim/4 bytes per vector)", "IVF{nlist},PQ{pq}",
-              "nprobe", _IVF_PROBES, "dim//4"),
+              "nprobe", _IVF_PROBES, 0.25),
 )}
 INDEX_KIND_NAMES = ("auto", "exact", *INDEX_KINDS)
 
