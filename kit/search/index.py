@@ -6,15 +6,16 @@ Vectors are L2-normalized, so inner product is cosine similarity. Every index an
 fewer than ``k`` vectors are allowed.
 
 ``build_index(vectors)`` keeps exact search up to ``EXACT_LIMIT`` vectors (a 50k x 256 matrix product is a
-few milliseconds). Above it, each kind of :data:`INDEX_KINDS` that fits ``max_memory_bytes`` is built; its
+few milliseconds). Above it, each kind of :data:`INDEX_KINDS` that fits ``max_memory_bytes`` is built (IVF-PQ
+only when nothing else fits: it is slow to train and its recall is low); its
 search knob (``nprobe`` for IVF, ``efSearch`` for HNSW) is raised until recall@10 against exact search on
 held-out queries reaches ``target_recall``; the kind that then answers one query fastest wins. The index
 carries an :class:`IndexCard` saying what was chosen and what was measured, written next to a saved index.
 The same idea as autofaiss, in a few lines (autofaiss itself pins numpy 1 and pandas 2).
 
 Filters never over-fetch: an ``allowed`` mask becomes a faiss ID selector (a bitmap), and the search
-knob grows with the inverse of the allowed share so that about as many allowed vectors are visited as an
-unfiltered search visits.
+knob grows with the inverse of the allowed share, times a ``filter_boost`` measured at build time, so that
+a filtered search visits enough allowed vectors to keep its recall.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class IndexKind:
     knob: str  # "nprobe" (IVF) or "efSearch" (HNSW)
     knob_values: tuple[int, ...]  # tried in order, smallest (fastest) first
     bytes_per_dim: float  # stored bytes per vector dimension: 4 (float32), 1 (8-bit), 0.25 (PQ, 4 dims a byte)
+    last_resort: bool = False  # auto builds it only when no other kind fits the memory budget
 
     def factory_string(self, n: int, dim: int) -> str:
         return self.factory.format(nlist=nlist_for(n), pq=max(1, dim // 4))
@@ -75,7 +77,7 @@ INDEX_KINDS: dict[str, IndexKind] = {kind.name: kind for kind in (
     IndexKind("ivf-sq8", "inverted file over 8-bit scalar-quantized vectors", "IVF{nlist},SQ8", "nprobe",
               _IVF_PROBES, 1),
     IndexKind("ivf-pq", "inverted file over product-quantized codes (dim/4 bytes per vector)", "IVF{nlist},PQ{pq}",
-              "nprobe", _IVF_PROBES, 0.25),
+              "nprobe", _IVF_PROBES, 0.25, last_resort=True),  # a minute to train; recall 0.6-0.8 (benchmarks.md)
 )}
 INDEX_KIND_NAMES = ("auto", "exact", *INDEX_KINDS)
 
@@ -358,6 +360,8 @@ def build_index(vectors: np.ndarray, kind: str = "auto", target_recall: float = 
     truth = ExactIndex(vectors).search(queries, RECALL_AT)[1]
     names = [kind] if kind != "auto" else [k for k in (kinds or tuple(INDEX_KINDS))
                                            if max_memory_bytes is None or INDEX_KINDS[k].estimated_bytes(n, dim) <= max_memory_bytes]
+    if kind == "auto" and any(not INDEX_KINDS[k].last_resort for k in names):
+        names = [k for k in names if not INDEX_KINDS[k].last_resort]
     if not names:
         raise BadInput(f"no index kind fits {max_memory_bytes:,} bytes for {n:,} x {dim} vectors; the smallest is "
                        f"ivf-pq at about {INDEX_KINDS['ivf-pq'].estimated_bytes(n, dim):,} bytes")
