@@ -900,10 +900,9 @@ def scale(quick: bool = False) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kit.scale.measure import embedding_throughput
     from kit.search.measure import auto_choice, filtered_search, index_curves
     from kit.scale.synthetic import grow_vectors
-    from kit.search.index import FaissIndex, INDEX_KINDS
+    from kit.search.index import INDEX_KINDS, FaissIndex, tune_filter_boost
 
     sizes = (20_000, 100_000) if quick else (100_000, 1_000_000)
     budget = 10**9
@@ -949,8 +948,6 @@ def scale(quick: bool = False) -> str:
     if kind is not None:
         index = FaissIndex.build(vectors, kind)
         index.set_knob(measured[kind]["params"][INDEX_KINDS[kind].knob])
-        from kit.search.index import tune_filter_boost
-
         tune_filter_boost(index, queries, vectors, 0.95)
         rows = [[f"{r['share']:.1%}", f"{r['allowed']:,}", f"{r['recall_at_10']:.3f}", f"{r['p50_ms']:.2f}",
                  "yes" if r["only_allowed"] else "NO"] for r in filtered_search(index, vectors, queries)]
@@ -966,7 +963,18 @@ def scale(quick: bool = False) -> str:
                   f"Resident memory a fresh process gains by loading the index and answering one query: "
                   f"{loaded:,.0f} MB read into memory, {mapped:,.0f} MB memory-mapped (`load_index(path)`, the "
                   f"default; the index is {measured[kind]['memory_bytes'] / 2**20:,.0f} MiB)."]
+    return "\n\n".join(parts)
 
+
+def scale_embedding(quick: bool = False) -> str:
+    """Issue 19's other half: where the time of embedding photos goes, per stage, per photo size and per
+    engine of `python -m kit embed`."""
+    import tempfile
+
+    from kit.bundled_catalogs import grocery_photos
+    from kit.scale.measure import decode_by_photo_size, embedding_throughput
+
+    parts = ["## Scale: embedding throughput", f"Measured on {_machine()}, {date.today()}."]
     photos = 256 if quick else 2048
     with tempfile.TemporaryDirectory() as folder:
         speed = embedding_throughput("fashion_products", photos, Path(folder))
@@ -980,18 +988,90 @@ def scale(quick: bool = False) -> str:
         f"to end; {local['shard_items_per_second'] / ray_job['shard_items_per_second'] - 1:+.0%} time per shard inside "
         f"the actor. Ray's start-up (starting Ray here) is {ray_job['startup_seconds']:.1f} s, against "
         f"{local['startup_seconds']:.1f} s for the local engine (opening the catalog; both load the encoder once).")
+    shelf = [p.path for p in grocery_photos("test")[:16 if quick else 48]]
+    with tempfile.TemporaryDirectory() as folder:
+        sizes = decode_by_photo_size(shelf, Path(folder))
+    size_rows = [[f"{r['size']:,}", f"{r['full_decode']:,.0f}", f"{r['draft_decode']:,.0f}", r["decoded_side"]]
+                 for r in sizes]
     parts += ["### Embedding photos: where the time goes",
               f"The first {speed['photos']:,} fashion items with photos on {speed['device']}, the default encoder; "
               "each stage alone, in items per second (an item is its text and its photo):",
               _table(["stage", "items/s"], stage_rows),
               "The embedding job end to end (`python -m kit embed`, shards of 256, text and photo of every item):",
               _table(["engine", "items", "seconds", "start-up s", "items/s end to end", "items/s inside shards"], job_rows),
-              overhead]
+              overhead,
+              f"Decoding by photo size: {len(shelf)} GroceryStoreDataset shelf photos resampled so the longer side is "
+              "each size, saved as JPEG quality 90; photos per second. Draft decoding lets the JPEG decoder skip "
+              "to 1/2, 1/4 or 1/8 scale while both sides stay at least 224 pixels (what the model sees).",
+              _table(["longer side px", "full decode/s", "draft decode/s", "decoded longer side"], size_rows)]
     return "\n\n".join(parts)
 
 
+def rerank_tradeoff(quick: bool = False) -> str:
+    """Issue 20's ranking half (Amazon Scientific so far): what MMR re-ranking trades, and the beyond-accuracy
+    measures of the base recommenders."""
+    from collections import Counter
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kit.rerank import MMRReranker
+    from kit.rerank.tradeoff import tradeoff
+    from kit.semids.embeddings import item_text_embeddings
+    from kit.semids.pipeline import load_sequences
+    from kit.semids.ranking import content_scorer, popularity_scorer
+
+    data = load_sequences("amazon_scientific")
+    vectors = item_text_embeddings(data.texts, "minilm")
+    examples = data.splits["test"][:500] if quick else data.splits["test"]
+    seen: dict[int, set[int]] = {}
+    for example in data.splits["train"]:
+        seen.setdefault(example.user, set()).update((*example.history, example.target))
+    interactions = Counter(item for items in seen.values() for item in items)  # users who bought each item
+    settings = ([MMRReranker()] + [MMRReranker(diversity=w) for w in (0.1, 0.25, 0.5, 1.0, 2.0)]
+                + [MMRReranker(novelty=w) for w in (0.1, 0.25, 0.5, 1.0)])
+    recommenders = {"content (last 5 purchases)": content_scorer(vectors, last=5),
+                    "popularity": popularity_scorer(data)}
+    rows, curves = [], {}
+    for name, score in recommenders.items():
+        measured = tradeoff(examples, score, vectors, interactions, len(seen), settings, k=20, candidates=100)
+        curves[name] = measured
+        for r in measured:
+            weights = ("relevance only" if r["diversity_weight"] == 0 and r["novelty_weight"] == 0 else
+                       f"diversity {r['diversity_weight']}" if r["diversity_weight"] else f"novelty {r['novelty_weight']}")
+            rows.append([name, weights, f"{r['recall@20']:.4f}", f"{r['diversity']:.3f}", f"{r['novelty']:.2f}",
+                         f"{r['long_tail']:.3f}", f"{r['coverage']:.3f}", f"{r['gini']:.3f}"])
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, measured in curves.items():
+        for axis, measure in zip(axes, ("diversity", "long_tail")):
+            for prefix, key in (("diversity", "diversity_weight"), ("novelty", "novelty_weight")):
+                points = [measured[0]] + [r for r in measured if r[key] > 0]
+                axis.plot([r[measure] for r in points], [r["recall@20"] for r in points], marker="o", ms=3,
+                          label=f"{name}, {prefix} weight")
+            axis.set(xlabel={"diversity": "intra-list diversity@20", "long_tail": "long-tail share@20"}[measure],
+                     ylabel="Recall@20")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    figure = Path("docs/rerank_tradeoff.png")
+    fig.savefig(figure, dpi=110)
+    plt.close(fig)
+    return "\n\n".join([
+        "## Re-ranking beyond accuracy",
+        f"Measured on {_machine()}, {date.today()}. Amazon Scientific, {len(examples):,} test users (leave-one-out "
+        "next purchase). Each base recommender's top 100 are re-ranked to 20 by `kit.rerank.MMRReranker`; item "
+        "vectors for diversity are MiniLM text embeddings. Novelty is mean self-information of the share of train "
+        f"users who bought the item ({len(seen):,} users); long tail: items outside the 20% most bought; Gini over "
+        "how often each item is recommended. Youshu is not measured yet.",
+        _table(["recommender", "re-ranking", "Recall@20", "diversity", "novelty (bits)", "long-tail share", "coverage",
+                "Gini"], rows),
+        f"![Recall@20 against diversity and long-tail share]({figure.name})"])
+
+
 SECTIONS = {"items": item_understanding, "finetune": fine_tuned_towers, "search": search_quality, "bundles": bundle_recommendation, "semids": semantic_ids,
-            "scale": scale, "llm": llm_paradigms, "planning": planning, "speech": speech,
+            "scale": scale, "scale-embedding": scale_embedding,
+            "rerank": rerank_tradeoff, "llm": llm_paradigms, "planning": planning, "speech": speech,
             "imagery": imagery, "assistant": assistant, "demo": demo_start}
 HEADER = ("# Benchmarks\n\nWritten by `make bench` (`python -m kit bench`); every number below was measured by that "
           "command on the machine it names. Tests assert behaviour; this file only measures.\n")

@@ -12,6 +12,7 @@ ALLOWED = {  # layer -> kit top-level modules it may import
     **{name: BOTTOM | {name} for name in CAPABILITIES},
     "llm": BOTTOM | {"llm", "clip"},  # paradigm 1 embeds text with the clip text towers
     "imagery": BOTTOM | {"imagery", "clip"},  # the kit's own generator is conditioned on the same MiniLM tower
+    "rerank": BOTTOM | {"rerank"},  # numbers in, an order out: usable under any recommender
     "scale": BOTTOM | {"scale", "clip"},  # the embedding job runs the clip encoders
     "search": BOTTOM | {"search", "clip", "scale"},  # searches the job's shards
     "semids": BOTTOM | {"semids", "clip", "llm"},  # item texts through the clip text towers; the chat model from llm

@@ -45,3 +45,38 @@ def test_bad_arguments():
         recall_at_k(RANKED, set(), 5)
     with pytest.raises(ValueError):
         precision_at_k(RANKED, RELEVANT, 0)
+
+
+# -- beyond accuracy -----------------------------------------------------------------------------------
+def test_novelty_is_mean_self_information():
+    from kit.eval import novelty
+
+    interactions = {"a": 50, "b": 25, "c": 1}  # of 100 users
+    assert novelty([["a"]], interactions, 100) == pytest.approx(1.0)  # -log2(0.5)
+    assert novelty([["a", "b"], ["c"]], interactions, 100) == pytest.approx((1 + 2 + math.log2(100)) / 3)
+    assert novelty([["never-seen"]], interactions, 100) == pytest.approx(math.log2(100))  # counted as seen once
+    with pytest.raises(ValueError):
+        novelty([["a"]], interactions, 0)
+
+
+def test_popularity_gini_from_equal_to_concentrated():
+    from kit.eval import popularity_gini
+
+    catalog = ["a", "b", "c", "d"]
+    assert popularity_gini([["a", "b"], ["c", "d"]], catalog) == pytest.approx(0.0)  # every item once
+    assert popularity_gini([["a"], ["a"], ["a"]], catalog) == pytest.approx(0.75)  # (n - 1) / n: one item takes all
+    assert 0 < popularity_gini([["a", "b"], ["a"]], catalog) < 0.75
+    assert popularity_gini([], catalog) == 0.0
+
+
+def test_long_tail_items_and_share():
+    from kit.eval import long_tail_items, long_tail_share
+
+    catalog = ["a", "b", "c", "d", "e"]
+    interactions = {"a": 9, "b": 5, "c": 1, "d": 0, "e": 2}
+    tail = long_tail_items(interactions, catalog, head_fraction=0.4)  # head: the 2 most popular, a and b
+    assert tail == {"c", "d", "e"}
+    assert long_tail_share([["a", "c"], ["d", "b"]], tail) == pytest.approx(0.5)
+    assert long_tail_share([], tail) == 0.0
+    with pytest.raises(ValueError):
+        long_tail_items(interactions, catalog, head_fraction=1.0)

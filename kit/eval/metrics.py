@@ -74,3 +74,51 @@ def intra_list_diversity(vectors: np.ndarray) -> float:
     sims = unit @ unit.T
     n = len(unit)
     return float((1.0 - sims)[~np.eye(n, dtype=bool)].mean())
+
+
+# -- beyond accuracy: what a set of recommendation lists does to the catalog --------------------------
+# Definitions (Kaminskas and Bridge, "Diversity, Serendipity, Novelty, and Coverage", TiiS 2016):
+# - novelty: mean self-information -log2 p(i) of the recommended items, p(i) = share of users who
+#   interacted with i in training (Zhou et al., PNAS 2010); higher = less obvious items
+# - popularity Gini: inequality of how often each catalog item is recommended (0 = every item equally
+#   often, 1 = one item in every slot)
+# - long-tail share: share of recommended slots that go to items outside the most popular ``head_fraction``
+#   of the catalog (by training interactions)
+
+
+def novelty(recommendations: Iterable[Sequence[Hashable]], interactions: dict[Hashable, int], users: int) -> float:
+    """Mean self-information (bits) of the recommended items; an item nobody interacted with counts as seen once."""
+    if users <= 0:
+        raise ValueError("users must be positive")
+    bits = [-math.log2(max(interactions.get(item, 0), 1) / users) for ranked in recommendations for item in ranked]
+    return float(np.mean(bits)) if bits else 0.0
+
+
+def popularity_gini(recommendations: Iterable[Sequence[Hashable]], catalog: Sequence[Hashable]) -> float:
+    """Gini coefficient of recommendation counts over the whole catalog (items never recommended count 0)."""
+    if not catalog:
+        raise ValueError("catalog must not be empty")
+    counts = dict.fromkeys(catalog, 0)
+    for ranked in recommendations:
+        for item in ranked:
+            counts[item] = counts.get(item, 0) + 1
+    values = np.sort(np.asarray(list(counts.values()), dtype=np.float64))
+    if values.sum() == 0:
+        return 0.0
+    n = len(values)
+    return float((2 * np.arange(1, n + 1) - n - 1) @ values / (n * values.sum()))
+
+
+def long_tail_items(interactions: dict[Hashable, int], catalog: Sequence[Hashable], head_fraction: float = 0.2) -> set:
+    """The catalog minus its ``head_fraction`` most interacted-with items (ties broken by catalog order)."""
+    if not 0 <= head_fraction < 1:
+        raise ValueError("head_fraction must be in [0, 1)")
+    order = sorted(range(len(catalog)), key=lambda i: -interactions.get(catalog[i], 0))
+    head = {catalog[i] for i in order[:int(round(head_fraction * len(catalog)))]}
+    return set(catalog) - head
+
+
+def long_tail_share(recommendations: Iterable[Sequence[Hashable]], tail: Collection[Hashable]) -> float:
+    """Share of recommended slots filled by long-tail items."""
+    slots = [item in tail for ranked in recommendations for item in ranked]
+    return float(np.mean(slots)) if slots else 0.0

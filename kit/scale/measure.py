@@ -8,6 +8,34 @@ from dataclasses import replace
 from pathlib import Path
 
 
+def decode_by_photo_size(photos: list[Path], folder: Path, sizes: tuple[int, ...] = (224, 512, 1024, 2048),
+                         draft_size: int = 224) -> list[dict]:
+    """Photos per second for decoding (full and JPEG draft) and preprocessing, per photo size: ``photos``
+    resampled to each size (longer side) and saved as JPEG quality 90 in ``folder``."""
+    from PIL import Image
+
+    from kit.images import load_image
+
+    def per_second(work, items) -> tuple[float, list]:
+        started = time.perf_counter()
+        out = [work(item) for item in items]
+        return len(items) / (time.perf_counter() - started), out
+
+    rows = []
+    for size in sizes:
+        paths = []
+        for n, photo in enumerate(photos):
+            image = load_image(photo)
+            scale = size / max(image.size)
+            path = folder / f"{size}-{n}.jpg"
+            image.resize((round(image.width * scale), round(image.height * scale)), Image.BICUBIC).save(path, quality=90)
+            paths.append(path)
+        full, _ = per_second(load_image, paths)
+        draft, images = per_second(lambda path: load_image(path, draft_size=draft_size), paths)
+        rows.append({"size": size, "full_decode": full, "draft_decode": draft, "decoded_side": max(images[0].size)})
+    return rows
+
+
 def embedding_throughput(catalog: str, photos: int, out: Path, model: str | None = None,
                          engines: tuple[str, ...] = ("local", "ray")) -> dict:
     """Items per second of each stage alone on the first ``photos`` items with photos: the text tower, decoding
@@ -48,7 +76,7 @@ def embedding_throughput(catalog: str, photos: int, out: Path, model: str | None
         while done < len(items):
             encoder.encode_pixels(pixels[:32])
             done += 32
-        stages["model alone (batches of 32)"] = done / (time.perf_counter() - started)
+        stages["image tower alone (batches of 32)"] = done / (time.perf_counter() - started)
     jobs = {}
     for engine in engines:
         for workers in ((0, 1) if engine == "local" else (0,)):
