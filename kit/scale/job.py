@@ -142,20 +142,17 @@ class _Photos(torch.utils.data.Dataset):
             return row, None, digest, str(error)
 
 
-def _rows_as_list(batch: list) -> list:
-    return batch
-
-
 class ShardEmbedder:
     """One encoder, loaded once, embedding whole shards. The local engine makes one; each Ray actor makes
     one (``__call__`` is Ray Data's ``map_batches`` interface: a batch of shard numbers in, results out)."""
 
     def __init__(self, spec: JobSpec, catalog: Catalog | None = None, encoder: ItemEncoder | None = None,
-                 threads: int | None = None) -> None:
-        """``threads``: torch threads for this embedder (a Ray actor gets the CPUs it was allotted)."""
+                 threads: int | None = None, manifest: Manifest | None = None) -> None:
+        """``threads``: torch threads for this embedder (a Ray actor gets the CPUs it was allotted);
+        ``manifest``: the job's, for :meth:`__call__`."""
         if threads is not None:
             torch.set_num_threads(threads)
-        self.spec = spec
+        self.spec, self.manifest = spec, manifest
         self.catalog = catalog or open_job_catalog(spec)
         self.encoder = encoder or ItemEncoder.from_pretrained(spec.model)
         size = getattr(self.encoder.model.visual, "image_size", 224)
@@ -176,7 +173,7 @@ class ShardEmbedder:
         loader = torch.utils.data.DataLoader(_Photos([item.image for item in items], self.encoder.preprocess,
                                                      self.draft_size),
                                              batch_size=self.spec.batch_size, num_workers=self.spec.decode_workers,
-                                             collate_fn=_rows_as_list)
+                                             collate_fn=list)
         for batch in loader:
             good = [(row, pixels) for row, pixels, _, _ in batch if pixels is not None]
             for row, _, digest, error in batch:
@@ -199,9 +196,7 @@ class ShardEmbedder:
         return ShardResult(shard, len(items), int(has_image.sum()), time.perf_counter() - began, failed)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        manifest = Manifest(**{k: batch[k][0].item() if hasattr(batch[k][0], "item") else batch[k][0]
-                               for k in ("catalog", "model", "rows", "shard_size", "dim")})
-        results = [self.embed(int(s), manifest) for s in batch["shard"]]
+        results = [self.embed(int(s), self.manifest) for s in batch["shard"]]
         return {"shard": np.array([r.shard for r in results]), "rows": np.array([r.rows for r in results]),
                 "photos": np.array([r.photos for r in results]), "seconds": np.array([r.seconds for r in results]),
                 "errors": np.array(["\n".join(f"{i}\t{e}" for i, e in r.errors) for r in results], dtype=object)}
@@ -214,7 +209,7 @@ def embed(spec: JobSpec, engine: Engine = "local", address: str | None = None, a
     began = time.perf_counter()
     catalog = open_job_catalog(spec)
     encoder = ItemEncoder.from_pretrained(spec.model)
-    manifest = Manifest(spec.catalog, encoder.fingerprint, len(catalog), spec.shard_size, encoder_dim(encoder))
+    manifest = Manifest(spec.catalog, encoder.fingerprint, len(catalog), spec.shard_size, encoder.dim)
     out = Path(spec.out)
     out.mkdir(parents=True, exist_ok=True)
     write_manifest(out, manifest)
@@ -229,10 +224,6 @@ def embed(spec: JobSpec, engine: Engine = "local", address: str | None = None, a
         results, startup = _run_on_ray(spec, manifest, todo, address, actors, began)
     return EmbedReport(out, engine, manifest.rows, manifest.shards, results, len(done),
                        time.perf_counter() - began, startup)
-
-
-def encoder_dim(encoder: ItemEncoder) -> int:
-    return int(encoder.encode_texts(["x"]).shape[1])
 
 
 def _run_on_ray(spec: JobSpec, manifest: Manifest, todo: list[int], address: str | None, actors: int | None,
@@ -257,10 +248,9 @@ def _run_on_ray(spec: JobSpec, manifest: Manifest, todo: list[int], address: str
         gpus, cpus = int(resources.get("GPU", 0)), int(resources.get("CPU", 1))
         pool = actors or max(1, gpus)  # one actor per GPU; on CPUs one actor with every core
         threads = max(1, cpus // pool)
-        rows = [{"shard": s, **{k: getattr(manifest, k) for k in ("catalog", "model", "rows", "shard_size", "dim")}}
-                for s in todo]
-        embedded = ray.data.from_items(rows).map_batches(
-            ShardEmbedder, fn_constructor_kwargs={"spec": spec, "threads": threads}, batch_size=1, concurrency=pool,
+        embedded = ray.data.from_items([{"shard": s} for s in todo]).map_batches(
+            ShardEmbedder, fn_constructor_kwargs={"spec": spec, "threads": threads, "manifest": manifest},
+            batch_size=1, concurrency=pool,
             num_gpus=1 if gpus else 0, num_cpus=threads)
         results = [ShardResult(int(r["shard"]), int(r["rows"]), int(r["photos"]), float(r["seconds"]),
                                [tuple(line.split("\t", 1)) for line in str(r["errors"]).splitlines()])

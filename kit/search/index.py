@@ -337,6 +337,20 @@ def tune_filter_boost(index: FaissIndex, queries: np.ndarray, vectors: np.ndarra
             break
 
 
+def choose_kind(measured: dict[str, dict], target_recall: float, max_memory_bytes: int | None = None) -> str | None:
+    """The rule ``build_index(kind="auto")`` follows, over measurements ``{kind: {"memory_bytes", "recall_at_10",
+    "p50_ms"}}``: among the kinds within the budget (a last-resort kind only when nothing else is), the fastest
+    that meets the target, else the most accurate; None when no kind is within the budget."""
+    fits = [k for k in measured if k in INDEX_KINDS
+            and (max_memory_bytes is None or measured[k]["memory_bytes"] <= max_memory_bytes)]
+    if any(not INDEX_KINDS[k].last_resort for k in fits):
+        fits = [k for k in fits if not INDEX_KINDS[k].last_resort]
+    meets = [k for k in fits if measured[k]["recall_at_10"] >= target_recall]
+    if meets:
+        return min(meets, key=lambda k: measured[k]["p50_ms"])
+    return max(fits, key=lambda k: measured[k]["recall_at_10"]) if fits else None
+
+
 def build_index(vectors: np.ndarray, kind: str = "auto", target_recall: float = 0.95,
                 max_memory_bytes: int | None = None, queries: np.ndarray | None = None,
                 kinds: tuple[str, ...] | None = None, exact_limit: int = EXACT_LIMIT, seed: int = 0) -> VectorIndex:
@@ -377,10 +391,9 @@ def build_index(vectors: np.ndarray, kind: str = "auto", target_recall: float = 
                            "p50_ms": round(p50, 3), "memory_bytes": memory,
                            "build_seconds": round(time.perf_counter() - began, 2), "curve": curve})
         built.append(index)
-    fits = [i for i, c in enumerate(candidates) if max_memory_bytes is None or c["memory_bytes"] <= max_memory_bytes]
-    meets = [i for i in fits if candidates[i]["recall_at_10"] >= target_recall]
-    chosen = min(meets, key=lambda i: candidates[i]["p50_ms"]) if meets else \
-        max(fits or range(len(candidates)), key=lambda i: candidates[i]["recall_at_10"])
+    by_kind = {c["kind"]: c for c in candidates}
+    kept = choose_kind(by_kind, target_recall, max_memory_bytes) or max(by_kind, key=lambda k: by_kind[k]["recall_at_10"])
+    chosen = list(by_kind).index(kept)
     index, measured = built[chosen], candidates[chosen]
     index.card = IndexCard(index.kind, dict(index.card.params), n, dim, measured["recall_at_10"], len(queries),
                            measured["memory_bytes"], round(time.perf_counter() - start, 2), measured["p50_ms"],

@@ -12,7 +12,8 @@ import time
 
 import numpy as np
 
-from kit.search.index import INDEX_KINDS, RECALL_AT, ExactIndex, FaissIndex, faiss_memory_bytes, latency_ms, recall_at
+from kit.search.index import (INDEX_KINDS, RECALL_AT, ExactIndex, FaissIndex, choose_kind, faiss_memory_bytes,
+                              latency_ms, recall_at)
 
 
 def index_curves(vectors: np.ndarray, queries: np.ndarray, kinds: tuple[str, ...] = tuple(INDEX_KINDS),
@@ -55,16 +56,8 @@ def index_curves(vectors: np.ndarray, queries: np.ndarray, kinds: tuple[str, ...
 
 
 def auto_choice(measured: dict, target_recall: float = 0.95, max_memory_bytes: int | None = None) -> str | None:
-    """What ``build_index(kind="auto")`` picks from these measurements: among the kinds within the budget
-    (a last-resort kind only when nothing else is), the fastest that meets the target, else the most accurate."""
-    fits = [k for k, m in measured.items() if k != "exact"
-            and (max_memory_bytes is None or m["memory_bytes"] <= max_memory_bytes)]
-    if any(not INDEX_KINDS[k].last_resort for k in fits):
-        fits = [k for k in fits if not INDEX_KINDS[k].last_resort]
-    meets = [k for k in fits if measured[k]["recall_at_10"] >= target_recall]
-    if meets:
-        return min(meets, key=lambda k: measured[k]["p50_ms"])
-    return max(fits, key=lambda k: measured[k]["recall_at_10"]) if fits else None
+    """What ``build_index(kind="auto")`` picks from these measurements (:func:`kit.search.index.choose_kind`)."""
+    return choose_kind(measured, target_recall, max_memory_bytes)
 
 
 def filtered_search(index: FaissIndex, vectors: np.ndarray, queries: np.ndarray,
