@@ -200,8 +200,11 @@ class ModelRegistry:
             ) from None
 
     # -- resolution --------------------------------------------------------------------------
-    def resolve(self, name: str, path: str | Path | None = None, download: bool = True) -> ResolvedModel:
-        """Find the weights for ``name`` (see the module docstring for the order)."""
+    def resolve(self, name: str, path: str | Path | None = None, download: bool = True,
+                assemble: bool = True) -> ResolvedModel:
+        """Find the weights for ``name`` (see the module docstring for the order). ``assemble=False``: a model
+        whose package parts are all installed but not joined yet is reported where it will be joined, without
+        joining it (what :meth:`status` needs: listing models must not write 145 MB)."""
         spec = self.get(name)
         looked: list[str] = []
 
@@ -238,7 +241,7 @@ class ModelRegistry:
             folders = [self._package_path(part) for part in spec.source["packages"]]
             missing = [part["distribution"] for part, folder in zip(spec.source["packages"], folders) if folder is None]
             if not missing:
-                return ResolvedModel(spec, _assemble_parts(spec, folders), "package")
+                return ResolvedModel(spec, _assemble_parts(spec, folders) if assemble else spec.cache_dir, "package")
             looked.append(f"Python packages {missing}: not installed")
 
         if spec.source_type in ("url", "hf-hub", "open_clip"):
@@ -284,7 +287,7 @@ class ModelRegistry:
     def status(self, name: str) -> ModelStatus:
         spec = self.get(name)
         try:
-            resolved = self.resolve(name, download=False)
+            resolved = self.resolve(name, download=False, assemble=False)
             origin, available = resolved.origin, True
         except ModelNotAvailable:
             origin, available = "not available", False

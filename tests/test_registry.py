@@ -119,6 +119,8 @@ def test_a_model_split_over_two_packages_is_joined_into_the_cache_and_checked(tm
     registry = ModelRegistry()
     registry.add_model_config(_parts_config(tmp_path, whole))
     assert registry.get("split-model").fetch_command == "pip install fake-part-1 fake-part-2"
+    status = registry.status("split-model")  # listing models says it is there without joining it
+    assert status.available and not (tmp_path / "home" / "models" / "split-model").exists()
 
     resolved = registry.resolve("split-model")
     assert resolved.origin == "package" and resolved.path == tmp_path / "home" / "models" / "split-model"
