@@ -246,6 +246,27 @@ def cmd_llm_paradigms(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from kit.semids.pipeline import sequence_datasets
+    from kit.simulate.experiment import SimulationContext, check_settings, run_simulation
+
+    policies = [p.strip() for p in args.policies.split(",") if p.strip()]
+    check_settings(args.simulator, policies, args.users, args.page_size)  # before data and models load
+    if args.dataset not in sequence_datasets():
+        raise BadInput(f"{args.dataset!r} has no purchase sequences; choose one of {', '.join(sequence_datasets())}")
+    if args.llm and args.simulator != "llm":
+        raise BadInput("--llm names the chat model of the llm simulator; add --simulator llm")
+    chat = None
+    if args.simulator == "llm":
+        from kit.llm.factory import load_chat_model
+
+        chat = load_chat_model(args.llm)
+    report = run_simulation(SimulationContext.load(args.dataset), args.simulator, policies, args.users,
+                            args.page_size, args.seed, chat, args.offline_users)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.markdown())
+    return 0
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from kit.speech import CatalogBias, CatalogVocabulary, load_transcriber
 
@@ -580,6 +601,22 @@ def build_parser() -> argparse.ArgumentParser:
     paradigms.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
     paradigms.add_argument("--json", action="store_true")
     paradigms.set_defaults(func=cmd_llm_paradigms)
+
+    from kit.simulate.experiment import POLICIES, SIMULATORS
+
+    simulate = sub.add_parser("simulate", help="a simulated A/B test of recommenders, validated against real purchases")
+    simulate.add_argument("--dataset", default="amazon_scientific", help="a catalog with purchase sequences")
+    simulate.add_argument("--simulator", default="choice",
+                          help="; ".join(f"{s.name}: {s.help}" for s in SIMULATORS.values()))
+    simulate.add_argument("--policies", default=",".join(POLICIES),
+                          help="comma-separated recommenders to compare: " + ", ".join(POLICIES))
+    simulate.add_argument("--users", type=int, default=100, help="simulated shoppers (real test users)")
+    simulate.add_argument("--page-size", type=int, default=10, help="items per page (validation chance is 1/this)")
+    simulate.add_argument("--offline-users", type=int, default=None, help="test users for offline recall (default all)")
+    simulate.add_argument("--seed", type=int, default=0)
+    simulate.add_argument("--llm", default=None, help="chat model of --simulator llm (default: $KIT_LLM or local)")
+    simulate.add_argument("--json", action="store_true")
+    simulate.set_defaults(func=cmd_simulate)
 
     evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
     retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")

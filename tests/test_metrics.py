@@ -80,3 +80,26 @@ def test_long_tail_items_and_share():
     assert long_tail_share([], tail) == 0.0
     with pytest.raises(ValueError):
         long_tail_items(interactions, catalog, head_fraction=1.0)
+
+
+def test_bootstrap_interval_brackets_the_mean_and_narrows_with_more_data():
+    from kit.eval import bootstrap_interval
+
+    rng = np.random.default_rng(0)
+    small, large = rng.random(20) < 0.3, rng.random(2000) < 0.3
+    low, high = bootstrap_interval(small)
+    assert low <= small.mean() <= high
+    low_l, high_l = bootstrap_interval(large)
+    assert low_l <= 0.3 <= high_l and high_l - low_l < (high - low) / 4
+    assert bootstrap_interval([1, 1, 1]) == (1.0, 1.0)
+    with pytest.raises(ValueError):
+        bootstrap_interval([])
+
+
+def test_kendall_tau_counts_agreeing_pairs():
+    from kit.eval import kendall_tau
+
+    assert kendall_tau([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
+    assert kendall_tau([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert kendall_tau([1, 2, 3, 4], [1, 3, 2, 4]) == pytest.approx(2 / 3)  # one swapped pair of six
+    assert np.isnan(kendall_tau([1, 2, 3], [5, 5, 5]))

@@ -122,3 +122,31 @@ def long_tail_share(recommendations: Iterable[Sequence[Hashable]], tail: Collect
     """Share of recommended slots filled by long-tail items."""
     slots = [item in tail for ranked in recommendations for item in ranked]
     return float(np.mean(slots)) if slots else 0.0
+
+
+# Comparing systems on a sample: a percentile bootstrap interval of a mean (Efron and Tibshirani 1993), and
+# Kendall's tau-b between two orderings of the same systems (1 = same order, -1 = reversed).
+
+
+def bootstrap_interval(values: Sequence[float], level: float = 0.95, resamples: int = 1000,
+                       seed: int = 0) -> tuple[float, float]:
+    """The ``level`` percentile interval of the mean of ``values`` over ``resamples`` resamples with replacement."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        raise ValueError("a bootstrap needs at least one value")
+    if not 0 < level < 1:
+        raise ValueError("level must be in (0, 1)")
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def kendall_tau(first: Sequence[float], second: Sequence[float]) -> float:
+    """Kendall's tau-b of two scorings of the same systems (ties handled); nan when either is constant."""
+    if len(first) != len(second) or len(first) < 2:
+        raise ValueError("kendall_tau needs two equally long sequences of at least 2 values")
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(first, second).statistic)
