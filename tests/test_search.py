@@ -29,6 +29,21 @@ def test_hybrid_fuses_and_filters(grocery_search):
     assert juices and all(r.item.category == "Juice" for r in juices)
 
 
+def test_every_result_says_why_from_the_evidence_the_search_used(grocery_search, fashion_search):
+    results = grocery_search.hybrid("apple juice", k=5)
+    for r in results:  # the words it names are in the item's text, and the ranks are the fused lists' ranks
+        assert r.why and ("by keywords" in r.why or "by meaning" in r.why)
+        for word in ("apple", "juice"):
+            assert (f"'{word}'" in r.why) == (word in r.item.text.lower()) or "by keywords" not in r.why
+    top_keyword = grocery_search.bm25("apple juice", k=1)[0]
+    assert next(r for r in results if r.id == top_keyword.id).why.startswith("1st by keywords")
+    assert top_keyword.why == "its text has 'apple', 'juice'"
+    filtered = fashion_search.hybrid("black watches for women", k=3)
+    assert all("kept by your filter" in r.why and "Black" in r.why for r in filtered)
+    assert grocery_search.text("green apple", k=1)[0].why.startswith("text-image similarity")
+    assert "why" in results[0].to_dict()
+
+
 def test_image_search_finds_the_photographed_product(grocery_search):
     photos = grocery_photos("test")[::250]
     hits = [p.item_id in [r.id for r in grocery_search.image(p.path, k=5)] for p in photos]
@@ -118,7 +133,7 @@ def test_cli_search_prints_json_best_first(lit_encoder):
     result = run_kit("search", "green apple", "--catalog", "grocery_store", "--k", "5", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
-    assert len(rows) == 5 and set(rows[0]) == {"id", "title", "score"}
+    assert len(rows) == 5 and set(rows[0]) == {"id", "title", "score", "why"} and all(r["why"] for r in rows)
     assert "Granny-Smith" in [r["id"] for r in rows]
     assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
 

@@ -106,7 +106,7 @@ def search(ctx: TurnContext, args: QueryArgs) -> Reply:
         return Reply(question, ctx.state, "clarify")
     results = helper.search_catalog(ctx.state, query)
     return helper.show(ctx.state, "search", f"Here is what I found for '{query}':",
-                       [(r.item, f"matches '{query}'", r.score, "hybrid search (BM25 + shopkit embeddings)")
+                       [(r.item, r.why or f"matches '{query}'", r.score, "hybrid search (BM25 + shopkit embeddings)")
                         for r in results])
 
 
@@ -115,7 +115,7 @@ def image_search(ctx: TurnContext, args: QueryArgs) -> Reply:
         raise BadInput("upload a photo to search by image (the photo box under the request)")
     results = ctx.assistant.searches[ctx.state.catalog].image(ctx.photo, k=ctx.assistant.k)
     return ctx.assistant.show(ctx.state, "image_search", "These products look like your photo:",
-                              [(r.item, "looks like your photo", r.score, "image embeddings") for r in results])
+                              [(r.item, r.why or "looks like your photo", r.score, "image embeddings") for r in results])
 
 
 def plan(ctx: TurnContext, args: QueryArgs) -> Reply:

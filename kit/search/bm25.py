@@ -36,6 +36,12 @@ class BM25Index:
                                       return_ids=False)[0]
         return [t for t in tokens if t in self.retriever.vocab_dict]
 
+    def matched_words(self, query: str, text: str) -> list[str]:
+        """The query's indexed words that ``text`` holds: the evidence BM25 scored an item on."""
+        words = set(self._bm25s.tokenize([text], stopwords="en", stemmer=fold_plurals, show_progress=False,
+                                         return_ids=False)[0])
+        return [w for w in dict.fromkeys(self.known_words(query)) if w in words]
+
     def coverage(self, query: str) -> float:
         """Share of the query's words (stopwords dropped) that occur somewhere in the indexed texts."""
         tokens = self._bm25s.tokenize([query], stopwords="en", stemmer=fold_plurals, show_progress=False,

@@ -22,7 +22,7 @@ items without a price.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -61,9 +61,29 @@ class SearchResult:
     title: str
     score: float
     item: Item
+    why: str = ""  # the evidence the search used for this item (ranks, matched words, filters), never invented
 
     def to_dict(self) -> dict:
-        return {"id": self.id, "title": self.title, "score": round(float(self.score), 6)}
+        return {"id": self.id, "title": self.title, "score": round(float(self.score), 6), "why": self.why}
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def explain_hybrid(dense_rank: int | None, keyword_rank: int | None, matched: list[str],
+                   filters: dict[str, list[str]]) -> str:
+    """Why a hybrid result is shown, from what the fusion used: its two ranks, the words BM25 matched, the
+    filters the query stated."""
+    parts = []
+    if keyword_rank is not None:
+        words = ", ".join(f"'{w}'" for w in matched)
+        parts.append(f"{_ordinal(keyword_rank)} by keywords" + (f" (its text has {words})" if words else ""))
+    if dense_rank is not None:
+        parts.append(f"{_ordinal(dense_rank)} by meaning (the image-text model)")
+    if filters:
+        parts.append("kept by your filter " + ", ".join(f"{k} {'/'.join(v)}" for k, v in filters.items()))
+    return "; ".join(parts)
 
 
 class CatalogSearch:
@@ -189,10 +209,10 @@ class CatalogSearch:
             allowed &= self._masks[(key, accepted)]
         return allowed
 
-    def _results(self, positions, scores) -> list[SearchResult]:
+    def _results(self, positions, scores, why: str = "") -> list[SearchResult]:
         items = self.catalog.items
-        return [SearchResult(items[p].id, items[p].title, float(s), items[p]) for p, s in zip(positions, scores)
-                if p >= 0 and np.isfinite(s)]
+        return [SearchResult(items[p].id, items[p].title, float(s), items[p], why.format(score=float(s)))
+                for p, s in zip(positions, scores) if p >= 0 and np.isfinite(s)]
 
     @staticmethod
     def _check_query(query: str) -> str:
@@ -214,14 +234,14 @@ class CatalogSearch:
         k = self._check_k(k)
         vector = self.encoder.encode_texts([self._check_query(query)])
         scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price, attributes))
-        return self._results(positions[0], scores[0])
+        return self._results(positions[0], scores[0], "text-image similarity {score:.2f} (the image-text model)")
 
     def image(self, image: ImageInput, k: int = 10, category: str | None = None, min_price: float | None = None,
               max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
         k = self._check_k(k)
         vector = self.encoder.encode_image(image)[None]
         scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price, attributes))
-        return self._results(positions[0], scores[0])
+        return self._results(positions[0], scores[0], "looks like your photo (similarity {score:.2f})")
 
     def bm25(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
              max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
@@ -231,7 +251,8 @@ class CatalogSearch:
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
         order = np.argsort(-scores, kind="stable")[:k]
-        return self._results(order, scores[order])
+        return [replace(r, why="its text has " + ", ".join(f"'{w}'" for w in self.keywords.matched_words(query, r.item.text)))
+                for r in self._results(order, scores[order])]
 
     def hybrid(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
                max_price: float | None = None, depth: int = 100, rrf_k: int = 60,
@@ -250,4 +271,10 @@ class CatalogSearch:
         keyword = [r.id for r in self.bm25(query, depth, **filters) if r.score > 0]
         weight = self.keyword_share(query, keyword_weight) if bm25_weight is None else bm25_weight
         fused = reciprocal_rank_fusion([dense, keyword], k=rrf_k, weights=[1.0, weight])[:k]
-        return [SearchResult(i, self.catalog[i].title, score, self.catalog[i]) for i, score in fused]
+        dense_rank = {item_id: n for n, item_id in enumerate(dense, start=1)}
+        keyword_rank = {item_id: n for n, item_id in enumerate(keyword, start=1)}
+        stated = {key: sorted(values) for key, values in (filters["attributes"] or {}).items()}
+        return [SearchResult(i, self.catalog[i].title, score, self.catalog[i],
+                             explain_hybrid(dense_rank.get(i), keyword_rank.get(i),
+                                            self.keywords.matched_words(query, self.catalog[i].text), stated))
+                for i, score in fused]
