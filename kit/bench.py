@@ -1063,15 +1063,264 @@ def rerank_tradeoff(quick: bool = False) -> str:
         "next purchase). Each base recommender's top 100 are re-ranked to 20 by `kit.rerank.MMRReranker`; item "
         "vectors for diversity are MiniLM text embeddings. Novelty is mean self-information of the share of train "
         f"users who bought the item ({len(seen):,} users); long tail: items outside the 20% most bought; Gini over "
-        "how often each item is recommended. Youshu is not measured yet.",
+        "how often each item is recommended. Youshu: see the next section.",
         _table(["recommender", "re-ranking", "Recall@20", "diversity", "novelty (bits)", "long-tail share", "coverage",
                 "Gini"], rows),
         f"![Recall@20 against diversity and long-tail share]({figure.name})"])
 
 
+def _youshu_models(data, quick: bool) -> dict:
+    """The four bundle recommenders of the bundles section: the cached seed-0 checkpoints, trained when missing."""
+    from kit.bundles.train import BundleTrainConfig, load_checkpoint, save_checkpoint, train_bundle_model
+    from kit.bundles.protocol import evaluate_ranking
+    from kit.errors import KitError
+
+    models = {}
+    for name in ("popularity", "knn", "lightgcn", "crosscbr"):
+        try:
+            models[name] = load_checkpoint(data, "youshu", name)[0]
+        except KitError:
+            result = train_bundle_model(data, BundleTrainConfig(model=name, epochs=10 if quick else 100, seed=0),
+                                        progress=False)
+            metrics = evaluate_ranking(result.model.score, data, "test")
+            save_checkpoint(result, "youshu", {k: v for k, v in metrics.items() if k != "users"})
+            models[name] = result.model
+    return models
+
+
+def beyond_accuracy_table(quick: bool = False) -> str:
+    """Issue 20: coverage, diversity, novelty, popularity Gini and long-tail share of every recommender's top 20 on
+    Amazon Scientific and Youshu, and the Youshu accuracy-diversity curve of re-ranking CrossCBR."""
+    from collections import Counter
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import torch
+
+    from kit.bundles.data import BI, UB, load_bundles
+    from kit.eval import long_tail_items
+    from kit.rerank import MMRReranker
+    from kit.rerank.tradeoff import beyond_accuracy, tradeoff_for
+    from kit.semids.embeddings import item_text_embeddings
+    from kit.semids.pipeline import SemidsConfig, load_or_build_ids, load_sequences, train_sasrec, train_tiger
+    from kit.semids.ranking import content_scorer, popularity_scorer
+
+    k, rows = 20, []
+    # Amazon Scientific: full ranking, history items kept (the Semantic IDs protocol)
+    data = load_sequences("amazon_scientific")
+    vectors = item_text_embeddings(data.texts, "minilm")
+    examples = data.splits["test"][:500] if quick else data.splits["test"]
+    seen: dict[int, set[int]] = {}
+    for example in data.splits["train"]:
+        seen.setdefault(example.user, set()).update((*example.history, example.target))
+    interactions = Counter(item for items in seen.values() for item in items)
+    tail = long_tail_items(interactions, list(range(data.num_items)))
+    config = SemidsConfig()
+    scorers = {"popularity": popularity_scorer(data), "content (last purchase)": content_scorer(vectors, last=1),
+               "content (last 5)": content_scorer(vectors, last=5)}
+    for name, with_text in (("sasrec", False), ("sasrec-text", True)):
+        model = train_sasrec(data, config, with_text=with_text, progress=False)[0]
+        scorers[name] = model.score
+    for name, score in scorers.items():
+        lists = []
+        for start in range(0, len(examples), 512):
+            chunk = examples[start:start + 512]
+            scores = np.asarray(score([e.history for e in chunk]), dtype=np.float64)
+            lists += [list(row) for row in np.argsort(-scores, axis=1, kind="stable")[:, :k]]
+        recall = float(np.mean([e.target in ranked for e, ranked in zip(examples, lists)]))
+        measured = beyond_accuracy(lists, vectors, interactions, len(seen), tail)
+        rows.append(["Amazon Scientific", name, recall] + [measured[m] for m in ("diversity", "novelty", "long_tail",
+                                                                                 "coverage", "gini")])
+    # TIGER spells its top 20 with constrained beams: a sample of test users (beam search is the slow part)
+    tiger_users = 100 if quick else 1000
+    picks = np.random.default_rng(0).choice(len(data.splits["test"]), tiger_users, replace=False)
+    sample = [data.splits["test"][i] for i in sorted(picks)]
+    tiger = train_tiger(data, load_or_build_ids(data, config), config, progress=False)[0]
+    lists = []
+    for start in range(0, len(sample), 64):
+        lists += tiger.recommend([e.history for e in sample[start:start + 64]], k)[0]
+    measured = beyond_accuracy(lists, vectors, interactions, len(seen), tail)
+    rows.append(["Amazon Scientific", f"tiger ({len(sample):,} sampled users)",
+                 float(np.mean([e.target in ranked for e, ranked in zip(sample, lists)]))]
+                + [measured[m] for m in ("diversity", "novelty", "long_tail", "coverage", "gini")])
+    # Youshu: rank all bundles minus each user's train bundles (the bundles protocol)
+    bundles = load_bundles("youshu")
+    n_bundles, n_items = bundles["bundle"].num_nodes, bundles["item"].num_nodes
+    from scipy import sparse
+    from scipy.sparse.linalg import svds
+
+    holds = sparse.csr_matrix((np.ones(bundles[BI].edge_index.shape[1], dtype=np.float32),
+                               (bundles[BI].edge_index[0].numpy(), bundles[BI].edge_index[1].numpy())),
+                              shape=(n_bundles, n_items))
+    left, singular, _ = svds(holds, k=64, random_state=0)  # a bundle's vector: its item set, in 64 SVD dimensions
+    contains = (left * singular).astype(np.float32)
+    train_pairs = bundles[UB].edge_index.t().tolist()
+    train_by_user: dict[int, set[int]] = {}
+    for user, bundle in train_pairs:
+        train_by_user.setdefault(user, set()).add(bundle)
+    bundle_users = Counter(bundle for _, bundle in train_pairs)
+    test_by_user: dict[int, set[int]] = {}
+    for user, bundle in bundles[UB].test_edge_index.t().tolist():
+        test_by_user.setdefault(user, set()).add(bundle)
+    users = sorted(test_by_user)[:300] if quick else sorted(test_by_user)
+    relevant = [test_by_user[u] for u in users]
+    exclude = [train_by_user.get(u, set()) for u in users]
+    n_users = bundles["user"].num_nodes
+    models = _youshu_models(bundles, quick)
+
+    def scorer(model):
+        return lambda batch: model.score(torch.tensor(batch)).float().detach().numpy()
+
+    for name, model in models.items():
+        measured = tradeoff_for(users, relevant, scorer(model), contains, bundle_users, n_users, [MMRReranker()],
+                                k=k, candidates=k, exclude=exclude)[0]
+        rows.append(["Youshu", name, measured[f"recall@{k}"]] + [measured[m] for m in ("diversity", "novelty",
+                                                                                        "long_tail", "coverage", "gini")])
+    settings = ([MMRReranker()] + [MMRReranker(diversity=w) for w in (0.25, 0.5, 1.0, 2.0)]
+                + [MMRReranker(novelty=w) for w in (0.25, 0.5, 1.0)])
+    curve = tradeoff_for(users, relevant, scorer(models["crosscbr"]), contains, bundle_users, n_users, settings,
+                         k=k, candidates=100, exclude=exclude)
+    curve_rows = [["relevance only" if r["diversity_weight"] == 0 and r["novelty_weight"] == 0 else
+                   f"diversity {r['diversity_weight']}" if r["diversity_weight"] else f"novelty {r['novelty_weight']}",
+                   f"{r['recall@20']:.4f}", f"{r['diversity']:.3f}", f"{r['novelty']:.2f}", f"{r['long_tail']:.3f}",
+                   f"{r['coverage']:.3f}", f"{r['gini']:.3f}"] for r in curve]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for axis, measure in zip(axes, ("diversity", "long_tail")):
+        for prefix, key in (("diversity", "diversity_weight"), ("novelty", "novelty_weight")):
+            points = [curve[0]] + [r for r in curve if r[key] > 0]
+            axis.plot([r[measure] for r in points], [r["recall@20"] for r in points], marker="o", ms=3,
+                      label=f"CrossCBR, {prefix} weight")
+        axis.set(xlabel={"diversity": "intra-list diversity@20", "long_tail": "long-tail share@20"}[measure],
+                 ylabel="Recall@20")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    figure = Path("docs/rerank_tradeoff_youshu.png")
+    fig.savefig(figure, dpi=110)
+    plt.close(fig)
+    table = [[d, name, f"{r:.4f}", f"{div:.3f}", f"{nov:.2f}", f"{lt:.3f}", f"{cov:.3f}", f"{g:.3f}"]
+             for d, name, r, div, nov, lt, cov, g in rows]
+    return "\n\n".join([
+        "## Beyond accuracy: every recommender",
+        f"Measured on {_machine()}, {date.today()}. The top 20 of each recommender for every test user: Amazon "
+        f"Scientific ({len(examples):,} users, full ranking over 4,385 items, history kept: the Semantic IDs "
+        f"protocol; SASRec models from their cached checkpoints) and Youshu ({len(users):,} users, all 4,771 bundles "
+        "minus each user's train bundles: the bundles protocol; seed-0 checkpoints). Diversity is intra-list: mean "
+        "pairwise cosine distance of MiniLM text vectors (Amazon) or of the bundles' item sets (Youshu: the "
+        "bundle-item matrix in 64 truncated-SVD dimensions, so bundles sharing items are close). Novelty: mean self-information of the share of train users who chose the item (bits); long tail: "
+        "outside the 20% most chosen; coverage: share of the catalog recommended to anyone; Gini of how often each "
+        "item is recommended. TIGER is measured on a sample of test users (its coverage is lower partly because "
+        "fewer lists are made). The LLM paradigms are not here: they rank 20 sampled candidates per user, where "
+        "catalog-level measures say little about the ranker.",
+        _table(["dataset", "recommender", "Recall@20", "diversity", "novelty (bits)", "long-tail share", "coverage",
+                "Gini"], table),
+        "Re-ranking CrossCBR's top 100 to 20 with `kit.rerank.MMRReranker` on Youshu (the Amazon curve is in the "
+        "re-ranking section):",
+        _table(["re-ranking", "Recall@20", "diversity", "novelty (bits)", "long-tail share", "coverage", "Gini"],
+               curve_rows),
+        f"![Youshu: Recall@20 against diversity and long-tail share]({figure.name})"])
+
+
+def generated_copy(quick: bool = False) -> str:
+    """Issue 21's first half: the hallucination rate of the template and LLM writers on held-out fashion items."""
+    from collections import Counter
+
+    from kit.bundled_catalogs import open_catalog
+    from kit.clip.lit import fashion_split
+    from kit.generate import FactChecker, LLMWriter, TemplateWriter, write_copy
+    from kit.llm.factory import describe_llm, load_chat_model
+
+    catalog = open_catalog("fashion_products")
+    items = fashion_split(catalog)[1][:20 if quick else 200]
+    checker = FactChecker.for_catalog(catalog)
+    rows, wrong_types, examples = [], Counter(), []
+    for writer in (TemplateWriter(), LLMWriter(load_chat_model())):
+        report = write_copy(items, writer, checker, "neutral")
+        d = report.to_dict()
+        rows.append([d["writer"], d["items"], f"{d['first_draft_hallucination_rate']:.3f}",
+                     f"{d['hallucination_rate']:.3f}", d["retried"], d["dropped_sentences"], d["fell_back"],
+                     f"{d['mean_words']:.1f}", f"{d['repeated_trigram_share']:.3f}", f"{d['seconds_per_item']:.2f}"])
+        if isinstance(writer, LLMWriter):
+            for copy in report.texts:
+                wrong_types.update(f"{c['fact']} ({c['verdict']})" for c in copy.first_draft_failures)
+            examples = [c for c in report.texts if c.first_draft_failures][:3]
+    example_rows = [[c.id, c.first_draft[:160].replace("|", "/"),
+                     "; ".join(f"{f['said']}: {f['verdict']}" for f in c.first_draft_failures)[:120],
+                     c.text[:160].replace("|", "/")] for c in examples]
+    return "\n\n".join([
+        "## Generated copy",
+        f"Measured on {_machine()}, {date.today()}. `python -m kit copy --catalog fashion_products --items "
+        f"{len(items)} --writer template|llm --json`: {len(items)} held-out fashion items (the image-text model's "
+        f"test split), neutral tone; LLM `{describe_llm()}` writing plain text (70 new tokens), headline = the "
+        "catalog title. A text hallucinates when the checker finds a wrong or unsupported claim (colour, article "
+        "type, gender, usage, season against the labels; a material the title does not name; any size word). "
+        "First drafts are checked, sent back once with the failing claims named, and failing sentences of the "
+        "second draft are dropped (an empty description falls back to the template).",
+        _table(["writer", "items", "hallucination rate, first draft", "after check and retry", "retried",
+                "sentences dropped", "fell back", "mean words", "repeated trigrams", "seconds per item"], rows),
+        "Fact types of the LLM's failing first-draft claims: " + (", ".join(f"{k} {v}" for k, v in
+                                                                         wrong_types.most_common()) or "none") + ".",
+        "What the checker cannot see: the photo (prints, patterns, fit, whether 'striped' is true), facts outside "
+        "its word lists (brand claims, 'breathable', 'luxurious fabric', ingredients), negation ('not red' counts as "
+        "red) and mentions of other articles ('pair with jeans' counts against a shirt). Zero-shot attributes of "
+        "the photo do not fill gaps yet: the fashion labels are complete for these five types except usage 'NA' "
+        "(8 items in the catalog).",
+        _table(["item", "first draft", "failing claims", "shown text"], example_rows) if example_rows else ""])
+
+
+def simulated_shoppers(quick: bool = False) -> str:
+    """Issue 20's simulators: the simulated A/B table of both, and their validation against real purchases."""
+    from kit.llm.factory import describe_llm, load_chat_model
+    from kit.simulate import POLICIES, SimulationContext, build_shoppers, run_simulation
+    from kit.simulate.experiment import validation_pages
+
+    context = SimulationContext.load("amazon_scientific")
+    page_size, policies = 10, list(POLICIES)
+    runs = {"choice": 100 if quick else 1000, "llm": 4 if quick else 30}
+    ab_rows, validation_rows = [], []
+    for simulator, users in runs.items():
+        chat = load_chat_model() if simulator == "llm" else None
+        started = time.perf_counter()
+        report = run_simulation(context, simulator, policies, users, page_size, seed=0, chat=chat)
+        seconds = time.perf_counter() - started
+        v = report.validation
+        for row in report.ab.rows:
+            ab_rows.append([report.ab.simulator, row["policy"], users] + [
+                f"{row[key]['rate']:.3f} [{row[key]['ci95'][0]:.2f}, {row[key]['ci95'][1]:.2f}]"
+                for key in ("click_rate", "basket_rate", "leave_rate")] + [f"{v.offline_recall[row['policy']]:.4f}"])
+        pages = validation_pages(build_shoppers(context.data, users, seed=0), context.data.num_items, page_size, 0)
+        first = np.mean([d.chose and d.item == page[0] for d, page in zip(v.decisions, pages)])
+        decisions = users * (len(policies) + 1)
+        validation_rows.append([report.ab.simulator, users, f"{v.hit_rate:.3f} [{v.hit_rate_ci95[0]:.3f}, "
+                                f"{v.hit_rate_ci95[1]:.3f}]", f"{v.chance:.3f}",
+                                "undefined" if v.kendall_tau is None else f"{v.kendall_tau:.2f}",
+                                "-" if v.kendall_tau_ci95 is None else "[{:.2f}, {:.2f}]".format(*v.kendall_tau_ci95),
+                                f"{first:.2f}",
+                                report.llm_failures if report.llm_failures is not None else "-",
+                                f"{seconds / decisions:.3f}"])
+    return "\n\n".join([
+        "## Simulated shoppers",
+        f"Measured on {_machine()}, {date.today()}. `python -m kit simulate` on Amazon Scientific: each simulated "
+        f"shopper is a real test user (purchases before the held-out one); every policy shows them one page of "
+        f"{page_size} items they never bought; the choice model is a conditional logit fitted on 4,000 train pages, "
+        f"the LLM agent is `{describe_llm()}` decoding under the decision's JSON schema. Rates with 95% bootstrap "
+        "intervals over shoppers; offline Recall@10 is the share of all 8,442 real test users whose next purchase "
+        "is on the policy's page.",
+        _table(["simulator", "policy", "shoppers", "click or basket", "basket", "leave", "offline Recall@10"], ab_rows),
+        "Validation against real behaviour: (a) a page holds the shopper's real next purchase among 9 sampled items; "
+        "hit rate = share of pages where the simulator picks it (chance 1/10); (b) Kendall tau between the "
+        "policies' simulated click rates and their offline Recall@10 (5 policies), with its interval over shopper "
+        "resamples ('-' when tau is undefined in most resamples). 'First item' is the share of validation pages "
+        "where the pick was simply the top of the page; invalid replies count as skips.",
+        _table(["simulator", "shoppers", "hit rate [95% CI]", "chance", "Kendall tau", "tau 95% CI", "first item",
+                "invalid replies",
+                "seconds per decision"], validation_rows)])
+
+
 SECTIONS = {"items": item_understanding, "finetune": fine_tuned_towers, "search": search_quality, "bundles": bundle_recommendation, "semids": semantic_ids,
             "scale": scale, "scale-embedding": scale_embedding,
-            "rerank": rerank_tradeoff, "llm": llm_paradigms, "planning": planning, "speech": speech,
+            "rerank": rerank_tradeoff, "beyond": beyond_accuracy_table, "simulate": simulated_shoppers, "copy": generated_copy, "llm": llm_paradigms, "planning": planning, "speech": speech,
             "imagery": imagery, "assistant": assistant, "demo": demo_start}
 HEADER = ("# Benchmarks\n\nWritten by `make bench` (`python -m kit bench`); every number below was measured by that "
           "command on the machine it names. Tests assert behaviour; this file only measures.\n")

@@ -267,6 +267,39 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_copy(args: argparse.Namespace) -> int:
+    from kit.bundled_catalogs import open_catalog
+    from kit.clip.lit import fashion_split
+    from kit.generate import TONES, WRITERS, FactChecker, LLMWriter, TemplateWriter, write_copy
+
+    if args.writer not in WRITERS:
+        raise BadInput(f"unknown writer {args.writer!r}; choose one of {', '.join(WRITERS)}")
+    if args.tone not in TONES:
+        raise BadInput(f"unknown tone {args.tone!r}; choose one of {', '.join(TONES)}")
+    if args.items < 1:
+        raise BadInput(f"--items must be at least 1, got {args.items}")
+    if args.llm and args.writer != "llm":
+        raise BadInput("--llm names the chat model of the llm writer; add --writer llm")
+    catalog = open_catalog(args.catalog)
+    held_out = fashion_split(catalog, seed=args.seed)[1][:args.items]  # items the kit's image-text model never saw
+    if args.writer == "llm":
+        from kit.llm.factory import load_chat_model
+
+        writer = LLMWriter(load_chat_model(args.llm))
+    else:
+        writer = TemplateWriter()
+    report = write_copy(held_out, writer, FactChecker.for_catalog(catalog), args.tone).to_dict()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    for copy in report["texts"]:
+        print(f"{copy['id']}: {copy['headline']}\n  {copy['text']}\n  ({copy['label']})")
+    print(f"hallucination rate {report['hallucination_rate']:.3f} (first drafts {report['first_draft_hallucination_rate']:.3f}), "
+          f"{report['retried']} retried, {report['dropped_sentences']} sentences dropped, {report['fell_back']} fell back "
+          f"to the template; {report['seconds_per_item']:.2f} s per item")
+    return 0
+
+
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from kit.speech import CatalogBias, CatalogVocabulary, load_transcriber
 
@@ -617,6 +650,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--llm", default=None, help="chat model of --simulator llm (default: $KIT_LLM or local)")
     simulate.add_argument("--json", action="store_true")
     simulate.set_defaults(func=cmd_simulate)
+
+    from kit.generate import TONES, WRITERS
+
+    copy = sub.add_parser("copy", help="product copy written from an item's facts and checked against its labels")
+    copy.add_argument("--catalog", default="fashion_products", help=CATALOG_HELP)
+    copy.add_argument("--items", type=int, default=10, help="held-out items to write for")
+    copy.add_argument("--writer", default="template", help="; ".join(f"{k}: {v}" for k, v in WRITERS.items()))
+    copy.add_argument("--tone", default="neutral", help=", ".join(TONES))
+    copy.add_argument("--seed", type=int, default=0, help="the held-out split's seed")
+    copy.add_argument("--llm", default=None, help="chat model of --writer llm (default: $KIT_LLM or local)")
+    copy.add_argument("--json", action="store_true")
+    copy.set_defaults(func=cmd_copy)
 
     evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
     retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")

@@ -118,9 +118,11 @@ def test_validation_separates_a_perfect_simulator_from_a_position_bias(context, 
                        offline)
     assert perfect.hit_rate == 1.0 and perfect.chance == 1 / PAGE
     assert perfect.kendall_tau is not None and perfect.kendall_tau > 0.5
+    assert perfect.kendall_tau_ci95[0] <= perfect.kendall_tau <= perfect.kendall_tau_ci95[1]
     biased = validate(FirstItem(), shoppers, context.data.num_items,
                       simulate_ab(FirstItem(), shoppers, policies, PAGE), offline)
     assert biased.hit_rate < 0.2 and biased.kendall_tau is None  # it clicks every page: no order at all
+    assert biased.kendall_tau_ci95 is None
 
 
 class ScriptedChat(ChatModel):

@@ -93,6 +93,14 @@ LESSONS = (
            and r["filtered_only_allowed"] and r["filtered_recall_min"] >= 0.9,
            "3 shards; a rerun embeds only the deleted shard, with the same vectors; the chosen index reaches "
            "recall@10 >= 0.95; filtered searches return only allowed items with recall@10 >= 0.9"),
+    Lesson("09_simulated_shoppers", "simulated shoppers (a choice model and an LLM agent), a simulated A/B test, its "
+           "validation against real purchases, the accuracy-diversity curve", ("amazon_scientific",),
+           lambda r: r["hit_rate"] > r["chance"] and -1 <= (r["kendall_tau"] or 0) <= 1
+           and r["offline_co_purchase"] > r["offline_random"] and len(r["llm_actions"]) >= 1
+           and set(r["llm_actions"]) <= {"click", "basket", "skip", "leave"} and r["diversity_up"]
+           and r["recall_last"] < r["recall_first"],
+           "the choice model picks the real next purchase above chance; a Kendall tau is reported; co-purchase beats "
+           "random offline; the LLM gives valid actions; diversity rises and Recall@20 falls along the curve"),
 )
 
 

@@ -8,7 +8,7 @@ share, coverage, popularity Gini; kit/eval/metrics.py). One row per setting: the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 import numpy as np
 
@@ -31,12 +31,25 @@ def beyond_accuracy(lists: Sequence[Sequence[int]], vectors: np.ndarray, interac
 def tradeoff(examples: Sequence[NextItemExample], score: Scorer, vectors: np.ndarray, interactions: dict[int, int],
              users: int, settings: Sequence[MMRReranker], k: int = 20, candidates: int = 100,
              head_fraction: float = 0.2, batch: int = 512) -> list[dict]:
-    """One row per re-ranker setting: its weights, Recall@k and :func:`beyond_accuracy` of its lists."""
+    """One row per re-ranker setting on next-item examples: its weights, Recall@k, :func:`beyond_accuracy`."""
+    return tradeoff_for(list(e.history for e in examples), [{e.target} for e in examples], score, vectors,
+                        interactions, users, settings, k, candidates, head_fraction, batch)
+
+
+def tradeoff_for(queries: Sequence, relevant: Sequence[Collection[int]], score: Callable[[list], np.ndarray],
+                 vectors: np.ndarray, interactions: dict[int, int], users: int, settings: Sequence[MMRReranker],
+                 k: int = 20, candidates: int = 100, head_fraction: float = 0.2, batch: int = 512,
+                 exclude: Sequence[Collection[int]] | None = None) -> list[dict]:
+    """The general form: ``score(queries[i:j])`` gives (rows, num_items) scores (a history, a user id, ...);
+    ``relevant[i]`` is what row i really chose (Recall@k = share of it in the list); ``exclude[i]`` items are
+    never recommended to row i (e.g. a user's train bundles)."""
     tail = long_tail_items(interactions, list(range(len(vectors))), head_fraction)
     tops, top_scores = [], []
-    for start in range(0, len(examples), batch):
-        chunk = examples[start:start + batch]
-        scores = np.asarray(score([e.history for e in chunk]), dtype=np.float64)
+    for start in range(0, len(queries), batch):
+        scores = np.array(score(list(queries[start:start + batch])), dtype=np.float64)
+        if exclude is not None:
+            for row, items in enumerate(exclude[start:start + batch]):
+                scores[row, list(items)] = -np.inf
         top = np.argsort(-scores, axis=1, kind="stable")[:, :candidates]
         tops += list(top)
         top_scores += list(np.take_along_axis(scores, top, 1))
@@ -44,7 +57,7 @@ def tradeoff(examples: Sequence[NextItemExample], score: Scorer, vectors: np.nda
     for reranker in settings:
         lists = [reranker.rerank(list(top), s, vectors[top], k, interactions=interactions, users=users)
                  for top, s in zip(tops, top_scores)]
-        recall = float(np.mean([e.target in ranked for e, ranked in zip(examples, lists)]))
+        recall = float(np.mean([len(set(ranked) & set(real)) / len(real) for ranked, real in zip(lists, relevant)]))
         rows.append({"relevance": reranker.relevance, "diversity_weight": reranker.diversity,
                      "novelty_weight": reranker.novelty, f"recall@{k}": recall,
                      **beyond_accuracy(lists, vectors, interactions, users, tail)})

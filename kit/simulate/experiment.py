@@ -151,6 +151,7 @@ class Validation:
     hit_rate_ci95: list[float]
     chance: float
     kendall_tau: float | None  # None when it is undefined (fewer than 2 policies, or all rates equal)
+    kendall_tau_ci95: list[float] | None  # over shopper resamples; None when tau is undefined in most of them
     offline_recall: dict[str, float]
     simulated_click_rate: dict[str, float]
     decisions: list[Decision] = field(default_factory=list, repr=False)
@@ -169,8 +170,28 @@ def validate(simulator: Simulator, shoppers: list[Shopper], num_items: int, ab: 
     simulated = ab.click_rates()
     names = [name for name in simulated if name in offline]
     tau = kendall_tau([offline[n] for n in names], [simulated[n] for n in names]) if len(names) >= 2 else math.nan
+    interval = _tau_interval(ab, names, offline, seed) if len(names) >= 2 else None
     return Validation(float(np.mean(hits)), [low, high], 1 / ab.page_size, None if math.isnan(tau) else tau,
-                      {n: offline[n] for n in names}, {n: simulated[n] for n in names}, decisions)
+                      interval, {n: offline[n] for n in names}, {n: simulated[n] for n in names}, decisions)
+
+
+def _tau_interval(ab: ABReport, names: list[str], offline: dict[str, float], seed: int,
+                  resamples: int = 500) -> list[float] | None:
+    """95% percentile interval of Kendall's tau when the shoppers are resampled: a tau carried by a handful of
+    decisions (ties broken by one invalid reply) shows up as an interval spanning zero."""
+    clicks = np.array([[d.chose for d in ab.decisions[name]] for name in names], dtype=np.float64)  # (P, S)
+    rng = np.random.default_rng(seed)
+    truth = [offline[n] for n in names]
+    taus = []
+    for _ in range(resamples):
+        rates = clicks[:, rng.integers(0, clicks.shape[1], clicks.shape[1])].mean(axis=1)
+        if np.ptp(rates) > 0:
+            taus.append(kendall_tau(truth, list(rates)))
+    taus = [t for t in taus if not math.isnan(t)]
+    if len(taus) < resamples / 2:
+        return None
+    low, high = np.percentile(taus, [2.5, 97.5])
+    return [float(low), float(high)]
 
 
 @dataclass
@@ -196,6 +217,8 @@ class SimulationReport:
                      for key in ("click_rate", "basket_rate", "leave_rate")]
             lines.append(f"| {row['policy']} | {' | '.join(cells)} | {v.offline_recall.get(row['policy'], 0):.4f} |")
         tau = "undefined" if v.kendall_tau is None else f"{v.kendall_tau:.2f}"
+        if v.kendall_tau_ci95 is not None:
+            tau += f" [{v.kendall_tau_ci95[0]:.2f}, {v.kendall_tau_ci95[1]:.2f}]"
         lines += ["", f"Validation: picks the real next purchase on {v.hit_rate:.3f} of pages "
                       f"[{v.hit_rate_ci95[0]:.3f}, {v.hit_rate_ci95[1]:.3f}] (chance {v.chance:.3f}); "
                       f"Kendall tau of simulated vs offline order: {tau}."]
