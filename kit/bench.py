@@ -1007,42 +1007,21 @@ def scale_embedding(quick: bool = False) -> str:
     return "\n\n".join(parts)
 
 
-def rerank_tradeoff(quick: bool = False) -> str:
-    """Issue 20's ranking half (Amazon Scientific so far): what MMR re-ranking trades, and the beyond-accuracy
-    measures of the base recommenders."""
-    from collections import Counter
+def _curve_cells(r: dict) -> list[str]:
+    """One re-ranking setting's table cells: its weights, then Recall@20 and the beyond-accuracy measures."""
+    weights = ("relevance only" if r["diversity_weight"] == 0 and r["novelty_weight"] == 0 else
+               f"diversity {r['diversity_weight']}" if r["diversity_weight"] else f"novelty {r['novelty_weight']}")
+    return [weights, f"{r['recall@20']:.4f}", f"{r['diversity']:.3f}", f"{r['novelty']:.2f}", f"{r['long_tail']:.3f}",
+            f"{r['coverage']:.3f}", f"{r['gini']:.3f}"]
 
+
+def _plot_tradeoff(curves: dict[str, list[dict]], figure: Path) -> Path:
+    """Recall@20 against diversity and against long-tail share, one line per recommender and weight kind."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from kit.rerank import MMRReranker
-    from kit.rerank.tradeoff import tradeoff
-    from kit.semids.embeddings import item_text_embeddings
-    from kit.semids.pipeline import load_sequences
-    from kit.semids.ranking import content_scorer, popularity_scorer
-
-    data = load_sequences("amazon_scientific")
-    vectors = item_text_embeddings(data.texts, "minilm")
-    examples = data.splits["test"][:500] if quick else data.splits["test"]
-    seen: dict[int, set[int]] = {}
-    for example in data.splits["train"]:
-        seen.setdefault(example.user, set()).update((*example.history, example.target))
-    interactions = Counter(item for items in seen.values() for item in items)  # users who bought each item
-    settings = ([MMRReranker()] + [MMRReranker(diversity=w) for w in (0.1, 0.25, 0.5, 1.0, 2.0)]
-                + [MMRReranker(novelty=w) for w in (0.1, 0.25, 0.5, 1.0)])
-    recommenders = {"content (last 5 purchases)": content_scorer(vectors, last=5),
-                    "popularity": popularity_scorer(data)}
-    rows, curves = [], {}
-    for name, score in recommenders.items():
-        measured = tradeoff(examples, score, vectors, interactions, len(seen), settings, k=20, candidates=100)
-        curves[name] = measured
-        for r in measured:
-            weights = ("relevance only" if r["diversity_weight"] == 0 and r["novelty_weight"] == 0 else
-                       f"diversity {r['diversity_weight']}" if r["diversity_weight"] else f"novelty {r['novelty_weight']}")
-            rows.append([name, weights, f"{r['recall@20']:.4f}", f"{r['diversity']:.3f}", f"{r['novelty']:.2f}",
-                         f"{r['long_tail']:.3f}", f"{r['coverage']:.3f}", f"{r['gini']:.3f}"])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, measured in curves.items():
         for axis, measure in zip(axes, ("diversity", "long_tail")):
@@ -1054,15 +1033,40 @@ def rerank_tradeoff(quick: bool = False) -> str:
                      ylabel="Recall@20")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    figure = Path("docs/rerank_tradeoff.png")
     fig.savefig(figure, dpi=110)
     plt.close(fig)
+    return figure
+
+
+def rerank_tradeoff(quick: bool = False) -> str:
+    """Issue 20's ranking half (Amazon Scientific so far): what MMR re-ranking trades, and the beyond-accuracy
+    measures of the base recommenders."""
+    from kit.rerank import MMRReranker
+    from kit.rerank.tradeoff import tradeoff
+    from kit.semids.embeddings import item_text_embeddings
+    from kit.semids.pipeline import load_sequences
+    from kit.semids.ranking import content_scorer, popularity_scorer
+
+    data = load_sequences("amazon_scientific")
+    vectors = item_text_embeddings(data.texts, "minilm")
+    examples = data.splits["test"][:500] if quick else data.splits["test"]
+    interactions, users = data.buyers("train"), data.user_count("train")
+    settings = ([MMRReranker()] + [MMRReranker(diversity=w) for w in (0.1, 0.25, 0.5, 1.0, 2.0)]
+                + [MMRReranker(novelty=w) for w in (0.1, 0.25, 0.5, 1.0)])
+    recommenders = {"content (last 5 purchases)": content_scorer(vectors, last=5),
+                    "popularity": popularity_scorer(data)}
+    rows, curves = [], {}
+    for name, score in recommenders.items():
+        measured = tradeoff(examples, score, vectors, interactions, users, settings, k=20, candidates=100)
+        curves[name] = measured
+        rows += [[name] + _curve_cells(r) for r in measured]
+    figure = _plot_tradeoff(curves, Path("docs/rerank_tradeoff.png"))
     return "\n\n".join([
         "## Re-ranking beyond accuracy",
         f"Measured on {_machine()}, {date.today()}. Amazon Scientific, {len(examples):,} test users (leave-one-out "
         "next purchase). Each base recommender's top 100 are re-ranked to 20 by `kit.rerank.MMRReranker`; item "
         "vectors for diversity are MiniLM text embeddings. Novelty is mean self-information of the share of train "
-        f"users who bought the item ({len(seen):,} users); long tail: items outside the 20% most bought; Gini over "
+        f"users who bought the item ({users:,} users); long tail: items outside the 20% most bought; Gini over "
         "how often each item is recommended. Youshu: see the next section.",
         _table(["recommender", "re-ranking", "Recall@20", "diversity", "novelty (bits)", "long-tail share", "coverage",
                 "Gini"], rows),
@@ -1093,10 +1097,6 @@ def beyond_accuracy_table(quick: bool = False) -> str:
     Amazon Scientific and Youshu, and the Youshu accuracy-diversity curve of re-ranking CrossCBR."""
     from collections import Counter
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import torch
 
     from kit.bundles.data import BI, UB, load_bundles
@@ -1112,10 +1112,7 @@ def beyond_accuracy_table(quick: bool = False) -> str:
     data = load_sequences("amazon_scientific")
     vectors = item_text_embeddings(data.texts, "minilm")
     examples = data.splits["test"][:500] if quick else data.splits["test"]
-    seen: dict[int, set[int]] = {}
-    for example in data.splits["train"]:
-        seen.setdefault(example.user, set()).update((*example.history, example.target))
-    interactions = Counter(item for items in seen.values() for item in items)
+    interactions, buyers = data.buyers("train"), data.user_count("train")
     tail = long_tail_items(interactions, list(range(data.num_items)))
     config = SemidsConfig()
     scorers = {"popularity": popularity_scorer(data), "content (last purchase)": content_scorer(vectors, last=1),
@@ -1130,7 +1127,7 @@ def beyond_accuracy_table(quick: bool = False) -> str:
             scores = np.asarray(score([e.history for e in chunk]), dtype=np.float64)
             lists += [list(row) for row in np.argsort(-scores, axis=1, kind="stable")[:, :k]]
         recall = float(np.mean([e.target in ranked for e, ranked in zip(examples, lists)]))
-        measured = beyond_accuracy(lists, vectors, interactions, len(seen), tail)
+        measured = beyond_accuracy(lists, vectors, interactions, buyers, tail)
         rows.append(["Amazon Scientific", name, recall] + [measured[m] for m in ("diversity", "novelty", "long_tail",
                                                                                  "coverage", "gini")])
     # TIGER spells its top 20 with constrained beams: a sample of test users (beam search is the slow part)
@@ -1141,7 +1138,7 @@ def beyond_accuracy_table(quick: bool = False) -> str:
     lists = []
     for start in range(0, len(sample), 64):
         lists += tiger.recommend([e.history for e in sample[start:start + 64]], k)[0]
-    measured = beyond_accuracy(lists, vectors, interactions, len(seen), tail)
+    measured = beyond_accuracy(lists, vectors, interactions, buyers, tail)
     rows.append(["Amazon Scientific", f"tiger ({len(sample):,} sampled users)",
                  float(np.mean([e.target in ranked for e, ranked in zip(sample, lists)]))]
                 + [measured[m] for m in ("diversity", "novelty", "long_tail", "coverage", "gini")])
@@ -1182,23 +1179,8 @@ def beyond_accuracy_table(quick: bool = False) -> str:
                 + [MMRReranker(novelty=w) for w in (0.25, 0.5, 1.0)])
     curve = tradeoff_for(users, relevant, scorer(models["crosscbr"]), contains, bundle_users, n_users, settings,
                          k=k, candidates=100, exclude=exclude)
-    curve_rows = [["relevance only" if r["diversity_weight"] == 0 and r["novelty_weight"] == 0 else
-                   f"diversity {r['diversity_weight']}" if r["diversity_weight"] else f"novelty {r['novelty_weight']}",
-                   f"{r['recall@20']:.4f}", f"{r['diversity']:.3f}", f"{r['novelty']:.2f}", f"{r['long_tail']:.3f}",
-                   f"{r['coverage']:.3f}", f"{r['gini']:.3f}"] for r in curve]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, measure in zip(axes, ("diversity", "long_tail")):
-        for prefix, key in (("diversity", "diversity_weight"), ("novelty", "novelty_weight")):
-            points = [curve[0]] + [r for r in curve if r[key] > 0]
-            axis.plot([r[measure] for r in points], [r["recall@20"] for r in points], marker="o", ms=3,
-                      label=f"CrossCBR, {prefix} weight")
-        axis.set(xlabel={"diversity": "intra-list diversity@20", "long_tail": "long-tail share@20"}[measure],
-                 ylabel="Recall@20")
-    axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    figure = Path("docs/rerank_tradeoff_youshu.png")
-    fig.savefig(figure, dpi=110)
-    plt.close(fig)
+    curve_rows = [_curve_cells(r) for r in curve]
+    figure = _plot_tradeoff({"CrossCBR": curve}, Path("docs/rerank_tradeoff_youshu.png"))
     table = [[d, name, f"{r:.4f}", f"{div:.3f}", f"{nov:.2f}", f"{lt:.3f}", f"{cov:.3f}", f"{g:.3f}"]
              for d, name, r, div, nov, lt, cov, g in rows]
     return "\n\n".join([

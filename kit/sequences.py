@@ -35,6 +35,16 @@ class SequenceData:
     def num_items(self) -> int:
         return len(self.texts)
 
+    def buyers(self, split: str = "train") -> Counter:
+        """How many distinct users bought each item in ``split`` (history or target): novelty's p(i) numerator."""
+        bought: dict[int, set[int]] = {}
+        for example in self.splits[split]:
+            bought.setdefault(example.user, set()).update((*example.history, example.target))
+        return Counter(item for items in bought.values() for item in items)
+
+    def user_count(self, split: str = "train") -> int:
+        return len({example.user for example in self.splits[split]})
+
     def popularity(self, split: str = "train") -> Counter:
         """How often each item occurs (histories and targets) in ``split``; the popularity baseline."""
         counts: Counter = Counter()

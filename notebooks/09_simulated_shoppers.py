@@ -36,7 +36,6 @@ from kit.logs import configure_logging
 configure_logging()  # one line per step from the kit, no library chatter (verbose=True shows it)
 
 import json
-from collections import Counter
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -171,13 +170,10 @@ pd.DataFrame({"offline recall@10": offline, "simulated click rate": check.simula
 # similarity to what is already picked. Raising the diversity weight moves along a curve.
 
 # %%
-seen = {}
-for example in context.data.splits["train"]:
-    seen.setdefault(example.user, set()).update((*example.history, example.target))
-interactions = Counter(item for items in seen.values() for item in items)
+interactions, buyers = context.data.buyers("train"), context.data.user_count("train")  # for novelty and the tail
 weights = (0.0, 0.25, 0.5, 1.0, 2.0)
 curve = tradeoff(context.data.splits["test"][:CURVE_USERS], content_scorer(context.vectors, last=5), context.vectors,
-                 interactions, len(seen), [MMRReranker(diversity=w) for w in weights], k=20, candidates=100)
+                 interactions, buyers, [MMRReranker(diversity=w) for w in weights], k=20, candidates=100)
 curve_table = pd.DataFrame(curve)[["diversity_weight", "recall@20", "diversity", "long_tail", "coverage", "gini"]]
 print(curve_table.round(3).to_string(index=False))
 plt.plot(curve_table["diversity"], curve_table["recall@20"], marker="o")
@@ -229,7 +225,7 @@ plt.show()
 #
 # ```python
 # novel = tradeoff(context.data.splits["test"][:CURVE_USERS], content_scorer(context.vectors, last=5), context.vectors,
-#                  interactions, len(seen), [MMRReranker(novelty=w) for w in weights], k=20, candidates=100)
+#                  interactions, buyers, [MMRReranker(novelty=w) for w in weights], k=20, candidates=100)
 # plt.plot([r["long_tail"] for r in novel], [r["recall@20"] for r in novel], marker="o")
 # plt.xlabel("long-tail share@20")
 # plt.ylabel("Recall@20")

@@ -62,13 +62,7 @@ def build_ranking_cases(data: SequenceData, split: str = "test", n_users: int = 
 
 def user_popularity(data: SequenceData, split: str = "train") -> Counter:
     """Number of users who interacted with each item (each user counted once per item)."""
-    per_user: dict[int, set[int]] = {}
-    for ex in data.splits[split]:
-        per_user.setdefault(ex.user, set()).update((*ex.history, ex.target))
-    counts: Counter = Counter()
-    for items in per_user.values():
-        counts.update(items)
-    return counts
+    return data.buyers(split)
 
 
 class ItemTexts:
