@@ -102,3 +102,12 @@ def test_cli_copy_reports_texts_and_the_hallucination_rate(capsys):
     assert len(out["texts"]) == 25 and out["hallucination_rate"] == 0.0
     assert {"id", "text", "headline", "label", "claims"} <= set(out["texts"][0])
     assert len({t["id"] for t in out["texts"]}) == 25
+
+
+def test_a_catalog_without_labels_gets_copy_that_states_only_its_title(checker):
+    plain = [Item(id="g", title="Arla Sour Cream", category="Sour-Cream"), Item(id="u", title="Y Umbrella",
+                                                                                attributes={"articleType": "Umbrellas"})]
+    for tone in TONES:
+        texts = write_copy(plain, TemplateWriter(), checker, tone).texts
+        assert texts[0].text.startswith("Arla Sour Cream") and not texts[0].hallucinated
+        assert "umbrella" in texts[1].text and " A umbrella" not in f" {texts[1].text}"
