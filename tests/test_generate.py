@@ -111,3 +111,14 @@ def test_a_catalog_without_labels_gets_copy_that_states_only_its_title(checker):
         texts = write_copy(plain, TemplateWriter(), checker, tone).texts
         assert texts[0].text.startswith("Arla Sour Cream") and not texts[0].hallucinated
         assert "umbrella" in texts[1].text and " A umbrella" not in f" {texts[1].text}"
+
+
+def test_prompt_echoes_repeats_and_loops_are_not_shown(checker):
+    from kit.generate.writers import fluent_sentences
+
+    assert fluent_sentences(["A navy blue shirt.", "Title: Turtle Check Men Navy Blue Shirt Tone: plain.",
+                             "A navy blue shirt.", "I'm a man, a man, and I'm a man, a man, and I'm a man.",
+                             "Made for casual days."]) == ["A navy blue shirt.", "Made for casual days."]
+    chat = ScriptedChat(["Title: Turtle Check Men Navy Blue Shirt. A shirt for men. A shirt for men."])
+    copy = write_copy([SHIRT], LLMWriter(chat), checker).texts[0]
+    assert copy.text == "A shirt for men." and not copy.fell_back

@@ -6,8 +6,9 @@ Steps of :func:`write_copy`, per item:
 1. the writer drafts a headline and a description from the item's facts (:class:`ItemFacts`) in the tone asked;
 2. the checker reads every claim of the draft; a draft with a wrong or unsupported claim is sent back once with
    the failing claims named (writers that can revise do; the template never needs to);
-3. sentences of the second draft that still fail are dropped, a failing headline becomes the item's title, and
-   an empty description falls back to the template, so the shown text holds no claim the checker rejects;
+3. sentences of the second draft that still fail are dropped (and so are prompt echoes, repeats and loops, which
+   are not facts but are not copy either), a failing headline becomes the item's title, and an empty description
+   falls back to the template, so the shown text holds no claim the checker rejects;
 4. the copy records all of it (first-draft verdict, retried, dropped sentences, fallback) and its label.
 """
 
@@ -113,6 +114,23 @@ def sentences(text: str) -> list[str]:
     return [s for s in parts if s[-1] in ".!?"]
 
 
+PROMPT_ECHOES = ("title:", "tone:", "facts:", "fact:", "you are asked", "product description", "product copy")
+
+
+def fluent_sentences(candidates: list[str]) -> list[str]:
+    """The sentences worth showing: not an echo of the prompt, not a repeat of an earlier sentence, not a loop
+    (half its word trigrams repeated). A small model does all three; none of them is a fact the checker reads."""
+    kept: list[str] = []
+    for sentence in candidates:
+        lower = sentence.lower()
+        if any(echo in lower for echo in PROMPT_ECHOES) or lower in (k.lower() for k in kept):
+            continue
+        if repeated_trigram_share(sentence) >= 0.5:
+            continue
+        kept.append(sentence)
+    return kept
+
+
 def _failing(claims: list[Claim]) -> list[Claim]:
     return [c for c in claims if c.hallucinated]
 
@@ -160,8 +178,9 @@ def write_one(item: Item, writer: Writer, checker: FactChecker, tone: str = "neu
         except StructuredOutputError:
             pass  # keep the first draft; its failing sentences are dropped below
     headline = draft.headline if not _failing(checker.claims(draft.headline, facts)) else facts.title
-    kept = [s for s in sentences(draft.description) if not _failing(checker.claims(s, facts))]
-    dropped = len(sentences(draft.description)) - len(kept)
+    fluent = fluent_sentences(sentences(draft.description))
+    kept = [s for s in fluent if not _failing(checker.claims(s, facts))]
+    dropped = len(fluent) - len(kept)
     fell_back = not kept
     text = " ".join(kept) if kept else TemplateWriter().draft(facts, tone).description
     claims = [asdict(c) for c in checker.claims(f"{headline}. {text}", facts)]
