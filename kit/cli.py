@@ -281,7 +281,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
     if args.llm and args.writer != "llm":
         raise BadInput("--llm names the chat model of the llm writer; add --writer llm")
     catalog = open_catalog(args.catalog)
-    held_out = fashion_split(catalog, seed=args.seed)[1][:args.items]  # items the kit's image-text model never saw
+    # items the kit's image-text model never saw; a catalog too small to hold any out is written for whole
+    held_out = (fashion_split(catalog, seed=args.seed)[1] or list(catalog.items))[:args.items]
     if args.writer == "llm":
         from kit.llm.factory import load_chat_model
 

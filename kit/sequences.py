@@ -8,7 +8,9 @@ text of item ``i``, and checks every line (a malformed line is an error with its
 
 from __future__ import annotations
 
+import random
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +54,19 @@ class SequenceData:
             counts.update(example.history)
             counts[example.target] += 1
         return counts
+
+
+def sample_unseen(rng: random.Random, num_items: int, seen: Collection[int], n: int) -> list[int]:
+    """``n`` distinct items drawn uniformly from those not in ``seen``, in the order drawn: the sampled negatives
+    of a candidate list or a page (the LLM paradigms, the simulated shoppers' pages, the choice model's fit)."""
+    if n > num_items - len(set(seen)):
+        raise ValueError(f"cannot draw {n} unseen items from {num_items} with {len(set(seen))} seen")
+    picked: dict[int, None] = {}
+    while len(picked) < n:
+        item = rng.randrange(num_items)
+        if item not in seen:
+            picked.setdefault(item)
+    return list(picked)
 
 
 def _read_rows(path: Path) -> list[list[str]]:

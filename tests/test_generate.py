@@ -122,3 +122,11 @@ def test_prompt_echoes_repeats_and_loops_are_not_shown(checker):
     chat = ScriptedChat(["Title: Turtle Check Men Navy Blue Shirt. A shirt for men. A shirt for men."])
     copy = write_copy([SHIRT], LLMWriter(chat), checker).texts[0]
     assert copy.text == "A shirt for men." and not copy.fell_back
+
+
+def test_cli_copy_writes_for_a_shop_too_small_to_hold_items_out(tmp_path, capsys):
+    shop = tmp_path / "shop.csv"
+    shop.write_text("id,title\na,Red Shirt\n")
+    assert main(["copy", "--catalog", str(shop), "--items", "5", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [t["id"] for t in out["texts"]] == ["a"] and out["texts"][0]["text"] == "Red Shirt, from our catalog."

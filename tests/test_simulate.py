@@ -160,3 +160,14 @@ def test_cli_simulate_reports_the_ab_table_and_its_validation(capsys):
     assert set(out["validation"]) >= {"hit_rate", "chance", "kendall_tau"} and out["validation"]["chance"] == 0.1
     assert [row["policy"] for row in out["policies"]] == ["random", "popularity", "co-purchase", "content"]
     assert all(0 <= row["leave_rate"]["rate"] <= 1 for row in out["policies"]) and out["shoppers"] == 30
+
+
+def test_sampled_negatives_are_distinct_unseen_and_refused_when_too_few():
+    import random
+
+    from kit.sequences import sample_unseen
+
+    drawn = sample_unseen(random.Random(0), 20, {0, 1, 2}, 17)
+    assert sorted(drawn) == list(range(3, 20))
+    with pytest.raises(ValueError):
+        sample_unseen(random.Random(0), 20, {0, 1, 2}, 18)

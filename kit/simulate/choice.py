@@ -20,7 +20,7 @@ from scipy.optimize import minimize
 from scipy.special import logsumexp
 
 from kit.errors import BadInput
-from kit.sequences import SequenceData
+from kit.sequences import SequenceData, sample_unseen
 from kit.simulate.decisions import Decision
 from kit.simulate.shoppers import Shopper, short_title
 
@@ -61,12 +61,7 @@ class ChoiceModelShopper:
         examples = rng.sample(data.splits["train"], min(pages, len(data.splits["train"])))
         features, labels = [], []
         for n, example in enumerate(examples):
-            seen = set(example.history) | {example.target}
-            page = []
-            while len(page) < page_size:
-                item = rng.randrange(len(vectors))
-                if item not in seen and item not in page:
-                    page.append(item)
+            page = sample_unseen(rng, len(vectors), set(example.history) | {example.target}, page_size)
             if n % 2 == 0:  # half the pages hold the real next purchase
                 position = rng.randrange(page_size)
                 page[position] = example.target

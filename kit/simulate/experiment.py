@@ -30,7 +30,7 @@ from kit.eval import bootstrap_interval, kendall_tau
 from kit.llm.chat import ChatModel
 from kit.semids.embeddings import item_text_embeddings
 from kit.semids.pipeline import load_sequences
-from kit.sequences import SequenceData
+from kit.sequences import SequenceData, sample_unseen
 from kit.simulate.agent import LLMShopper
 from kit.simulate.choice import ChoiceModelShopper
 from kit.simulate.decisions import Decision, Simulator
@@ -120,12 +120,7 @@ def validation_pages(shoppers: list[Shopper], num_items: int, page_size: int, se
     pages = []
     for shopper in shoppers:
         seen = set(shopper.history) | {shopper.next_item}
-        page = {shopper.next_item}
-        while len(page) < page_size:
-            item = rng.randrange(num_items)
-            if item not in seen:
-                page.add(item)
-        page = sorted(page)
+        page = sorted([shopper.next_item, *sample_unseen(rng, num_items, seen, page_size - 1)])
         rng.shuffle(page)
         pages.append(page)
     return pages

@@ -18,7 +18,7 @@ from kit.clip.cache import EmbeddingCache, content_key
 from kit.clip.towers import TextEncoder, load_text_encoder
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.prompting import PromptTemplate, quote_data
-from kit.sequences import SequenceData
+from kit.sequences import SequenceData, sample_unseen
 
 Phrase = Annotated[str, Field(min_length=2, max_length=30)]  # a few words: an interest, a search query
 T = TypeVar("T", bound=BaseModel)
@@ -48,12 +48,7 @@ def build_ranking_cases(data: SequenceData, split: str = "test", n_users: int = 
     examples = rng.sample(data.splits[split], min(n_users, len(data.splits[split])))
     cases = []
     for ex in examples:
-        seen = set(ex.history) | {ex.target}
-        negatives: set[int] = set()
-        while len(negatives) < n_candidates - 1:
-            item = rng.randrange(data.num_items)
-            if item not in seen:
-                negatives.add(item)
+        negatives = sample_unseen(rng, data.num_items, set(ex.history) | {ex.target}, n_candidates - 1)
         candidates = [ex.target, *sorted(negatives)]
         rng.shuffle(candidates)
         cases.append(RankingCase(ex.user, ex.history[-max_history:], tuple(candidates), ex.target))
