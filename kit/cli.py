@@ -247,13 +247,12 @@ def cmd_llm_paradigms(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from kit.semids.pipeline import sequence_datasets
+    from kit.simulate.datasets import check_dataset
     from kit.simulate.experiment import SimulationContext, check_settings, run_simulation
 
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     check_settings(args.simulator, policies, args.users, args.page_size)  # before data and models load
-    if args.dataset not in sequence_datasets():
-        raise BadInput(f"{args.dataset!r} has no purchase sequences; choose one of {', '.join(sequence_datasets())}")
+    check_dataset(args.dataset, args.simulator)
     if args.llm and args.simulator != "llm":
         raise BadInput("--llm names the chat model of the llm simulator; add --simulator llm")
     chat = None
@@ -469,6 +468,27 @@ def cmd_semids_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_semids_recommend(args: argparse.Namespace) -> int:
+    from kit.semids.pipeline import load_sequences, recommend
+
+    if not 1 <= args.k <= 50:
+        raise BadInput(f"--k must be between 1 and 50, got {args.k}")
+    result = recommend(load_sequences(args.dataset), _semids_config(args), args.user, tuple(args.models), args.k)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"user {result['user']} bought (oldest first):")
+    for title in result["history"]:
+        print(f"  - {title[:90]}")
+    print(f"held-out next item: {result['held_out_next_item'][:90]}")
+    for model, rows in result["recommendations"].items():
+        print(f"\n{model}:")
+        for row in rows:
+            mark = "  <- the real next item" if row["is_held_out_item"] else ""
+            print(f"  #{row['rank'] + 1} {row['title'][:80]}{mark}\n      why: {row['why']}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """What `make demo` builds before the app serves, with a few real answers as a check (the app itself is
     apps/assistant.py, which calls the same :func:`kit.assistant.build_assistant`)."""
@@ -636,10 +656,12 @@ def build_parser() -> argparse.ArgumentParser:
     paradigms.add_argument("--json", action="store_true")
     paradigms.set_defaults(func=cmd_llm_paradigms)
 
+    from kit.simulate.datasets import SIMULATION_DATASETS
     from kit.simulate.experiment import POLICIES, SIMULATORS
 
     simulate = sub.add_parser("simulate", help="a simulated A/B test of recommenders, validated against real purchases")
-    simulate.add_argument("--dataset", default="amazon_scientific", help="a catalog with purchase sequences")
+    simulate.add_argument("--dataset", default="amazon_scientific",
+                          help="; ".join(f"{d.name}: {d.help}" for d in SIMULATION_DATASETS.values()))
     simulate.add_argument("--simulator", default="choice",
                           help="; ".join(f"{s.name}: {s.help}" for s in SIMULATORS.values()))
     simulate.add_argument("--policies", default=",".join(POLICIES),
@@ -696,20 +718,26 @@ def build_parser() -> argparse.ArgumentParser:
         command.set_defaults(func=func)
     bench.set_defaults(func=cmd_bench)
 
-    from kit.semids.pipeline import MODEL_TABLE, TEXT_MODELS, TOKENIZERS, TRAINERS
+    from kit.semids.pipeline import MODEL_TABLE, SCORERS, TEXT_MODELS, TOKENIZERS, TRAINERS
 
     semids = sub.add_parser("semids", help="semantic IDs: item codes, SASRec, generative retrieval").add_subparsers(
         dest="semids_command", required=True)
     for name, func, text in (("build", cmd_semids_build, "embed item texts and give every item a unique semantic ID"),
                              ("train", cmd_semids_train, "train (or resume) the sequence models into the cache"),
-                             ("eval", cmd_semids_eval, "test Recall/NDCG@10/50 per model (trains what is missing)")):
+                             ("eval", cmd_semids_eval, "test Recall/NDCG@10/50 per model (trains what is missing)"),
+                             ("recommend", cmd_semids_recommend,
+                              "a test user's next items per model, each with the history items it relied on")):
         command = semids.add_parser(name, help=text)
         command.add_argument("--dataset", default="amazon_scientific")
         command.add_argument("--text-model", default="e5-small", choices=list(TEXT_MODELS))
         command.add_argument("--tokenizer", default="rqvae", choices=list(TOKENIZERS))
         command.add_argument("--levels", type=int, default=3)
         command.add_argument("--codebook-size", type=int, default=64)
-        if name != "build":
+        if name == "recommend":
+            command.add_argument("--models", nargs="+", default=["sasrec"], choices=list(SCORERS))
+            command.add_argument("--user", type=int, default=0, help="a test user's number")
+            command.add_argument("--k", type=int, default=5, help="items per model (1-50)")
+        elif name != "build":
             choices = list(MODEL_TABLE) if name == "eval" else list(TRAINERS)
             command.add_argument("--models", nargs="+", default=choices, choices=choices)
         if name == "eval":

@@ -11,7 +11,7 @@ import pytest
 from kit.bundled_catalogs import open_catalog
 from kit.catalog import Item
 from kit.cli import main
-from kit.generate import TONES, FactChecker, ItemFacts, LLMWriter, TemplateWriter, write_copy
+from kit.generate import FACT_TYPES, TONES, FactChecker, FactType, ItemFacts, LLMWriter, TemplateWriter, write_copy
 from kit.llm.chat import ChatModel
 
 SHIRT = Item(id="s1", title="Turtle Check Men Navy Blue Shirt",
@@ -52,6 +52,15 @@ def test_the_title_and_unisex_labels_are_not_counted_against_a_text(checker):
     assert verdicts(checker, "A soft cotton top.", cotton) == [("material", "cotton", "ok"), ("article type", "top", "ok")]
     unlabelled = Item(id="u", title="Some Cap", attributes={"usage": "NA"})
     assert verdicts(checker, "A casual cap.", unlabelled) == [("usage", "casual", "unsupported"), ("article type", "cap", "ok")]
+
+
+def test_a_caller_adds_a_fact_type_that_the_title_confirms(fashion_catalog, checker):
+    pattern = FactType("pattern", None, ("check", "striped", "floral"))
+    extended = FactChecker.for_catalog(fashion_catalog, fact_types=(*FACT_TYPES, pattern))
+    text = "A floral navy blue shirt with a fine check."
+    assert [c.fact for c in checker.claims(text, ItemFacts.from_item(SHIRT))] == ["colour", "article type"]
+    assert verdicts(extended, text) == [("pattern", "floral", "unsupported"), ("colour", "navy blue", "ok"),
+                                        ("article type", "shirt", "ok"), ("pattern", "check", "ok")]
 
 
 def test_the_template_writer_never_hallucinates_on_real_items(fashion_catalog, checker):
@@ -118,7 +127,11 @@ def test_prompt_echoes_repeats_and_loops_are_not_shown(checker):
 
     assert fluent_sentences(["A navy blue shirt.", "Title: Turtle Check Men Navy Blue Shirt Tone: plain.",
                              "A navy blue shirt.", "I'm a man, a man, and I'm a man, a man, and I'm a man.",
-                             "Made for casual days."]) == ["A navy blue shirt.", "Made for casual days."]
+                             "Made for casual days.", "I'm a man, a man, and I'm a man."]
+                            ) == ["A navy blue shirt.", "Made for casual days."]  # the last loop ran in the bench
+    said_twice = ["Doodle Girl Little Princess Pink Tops is a brand that celebrates the feminine.",
+                  "Doodle Girl is a brand that celebrates the feminine.", "Soft and pink."]  # seen in notebook 10
+    assert fluent_sentences(said_twice) == [said_twice[0], said_twice[2]]
     chat = ScriptedChat(["Title: Turtle Check Men Navy Blue Shirt. A shirt for men. A shirt for men."])
     copy = write_copy([SHIRT], LLMWriter(chat), checker).texts[0]
     assert copy.text == "A shirt for men." and not copy.fell_back

@@ -16,7 +16,7 @@ ALLOWED = {  # layer -> kit top-level modules it may import
     "scale": BOTTOM | {"scale", "clip"},  # the embedding job runs the clip encoders
     "search": BOTTOM | {"search", "clip", "scale"},  # searches the job's shards
     "semids": BOTTOM | {"semids", "clip", "llm"},  # item texts through the clip text towers; the chat model from llm
-    "simulate": BOTTOM | {"simulate", "llm", "clip", "semids", "rerank"},  # shoppers over the semids baselines
+    "simulate": BOTTOM | {"simulate", "llm", "clip", "semids", "rerank", "bundles"},  # shoppers over the semids baselines
     "generate": BOTTOM | {"generate", "llm", "clip"},  # writers use the chat model; zero-shot fill-ins come from clip
     "planning": BOTTOM | {"planning", "llm", "search", "clip"},
     "assistant": BOTTOM | CAPABILITIES | {"assistant", "search", "planning"},

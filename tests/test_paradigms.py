@@ -86,3 +86,7 @@ def test_the_four_paradigms_run_side_by_side_with_the_local_model(smollm, scient
     assert purposes["rank_candidates.v1"] == 3 + 3 * 2 and purposes["propose_next.v1"] == 3
     assert all(r.error is None for r in report.log.records)
     assert "smollm2-135m-instruct" in report.markdown()
+    rows = {row["name"]: row for row in report.rows}  # beyond accuracy of each top 5 (of 6 candidates)
+    assert all(0 <= r["diversity"] <= 2 and 0 <= r["long_tail"] <= 1 and 0 < r["coverage"] <= 1 for r in rows.values())
+    assert rows["popularity"]["novelty"] <= rows["random"]["novelty"]  # it leaves out the least bought candidate
+    assert "| popularity |" in report.markdown().split("Beyond accuracy")[1]

@@ -14,6 +14,7 @@ import torch
 
 from kit.errors import BadInput, CatalogError
 from kit.semids.codes import SemanticIds, deduplicate
+from kit.semids.explain import explain_next, recommend_with_reasons
 from kit.semids.ranking import metrics_from_ranks, popularity_scorer, ranks_from_lists, ranks_from_scores
 from kit.semids.residual_kmeans import ResidualKMeans
 from kit.semids.rqvae import RQVAE, RQVAEConfig, train_rqvae
@@ -136,8 +137,13 @@ def _train_sasrec(data: SequenceData, epochs: int, checkpoint=None) -> tuple[SAS
     return model, fit(model, batches, validate, epochs=epochs, patience=50, checkpoint=checkpoint, progress=False)
 
 
-def test_sasrec_learns_the_toy_pattern_and_beats_popularity(toy_data):
-    model, result = _train_sasrec(toy_data, epochs=15)
+@pytest.fixture(scope="module")
+def toy_sasrec(toy_data):
+    return _train_sasrec(toy_data, epochs=15)[0]
+
+
+def test_sasrec_learns_the_toy_pattern_and_beats_popularity(toy_data, toy_sasrec):
+    model = toy_sasrec
     test = toy_data.splits["test"]
     sasrec = metrics_from_ranks(ranks_from_scores(model.score, test))
     popularity = metrics_from_ranks(ranks_from_scores(popularity_scorer(toy_data), test))
@@ -255,3 +261,53 @@ def test_rank_metrics_agree_with_the_kits_per_list_metrics():
     for k in (10, 50):
         assert fast[f"recall@{k}"] == pytest.approx(np.mean([recall_at_k(l, {0}, k) for l in lists]))
         assert fast[f"ndcg@{k}"] == pytest.approx(np.mean([ndcg_at_k(l, {0}, k) for l in lists]))
+
+
+def test_an_explanation_names_the_history_items_whose_removal_costs_the_item_places(toy_data, toy_sasrec):
+    titles = toy_data.texts
+    # a transparent scorer: the item after each history item scores its position + 1 (later purchases weigh more)
+    after = lambda histories: np.stack([np.bincount([(i + 1) % N_ITEMS for i in h], weights=np.arange(1, len(h) + 1),
+                                                    minlength=N_ITEMS) for h in histories])
+    why = explain_next(after, (3, 10, 7), 11, titles, "after")  # scores: item 4 -> 1, item 11 -> 2, item 8 -> 3
+    assert why.rank == 1 and [e.item for e in why.evidence] == [10] and "'item 10'" in why.why
+    assert why.evidence[0].rank_without > 0
+    same = explain_next(popularity_scorer(toy_data), (3, 10, 7), 11, titles, "popularity")
+    assert same.evidence == [] and "did not change" in same.why  # popularity ignores the history: no story
+
+    # the trained model learned "next = last + 1": its top pick is explained by the last item above all
+    history = (4, 5, 6, 7)
+    explained = recommend_with_reasons(toy_sasrec.score, history, titles, "sasrec", k=3)
+    assert explained[0].item == 8 and explained[0].rank == 0
+    assert explained[0].evidence[0].item == 7
+    assert all(e.item not in history for e in explained)
+
+
+def test_tiger_scores_every_item_and_its_best_item_leads_its_beams(toy_data, toy_ids):
+    torch.manual_seed(0)
+    model = Tiger(toy_ids, TigerConfig(d_model=32, layers=1, heads=2, d_ff=64, dropout=0.0, max_items=4, lr=5e-3))
+    train = toy_data.splits["train"]
+    batches = lambda epoch: [([e.history for e in train[i:i + 64]], [e.target for e in train[i:i + 64]])
+                             for i in range(0, len(train), 64)]
+    fit(model, batches, lambda: 0.0, epochs=20, patience=100, progress=False)
+    histories = [e.history for e in toy_data.splits["test"][:10]]
+    scores = model.score(histories, chunk=7)  # chunks smaller than the catalog give the same scores
+    assert scores.shape == (10, N_ITEMS) and np.all(scores <= 0)
+    assert np.all(np.exp(scores).sum(1) <= 1 + 1e-4)  # the real IDs are a part of all token sequences
+    beams, _ = model.recommend(histories, k=3)
+    assert sum(int(np.argmax(row)) == b[0] for row, b in zip(scores, beams)) >= 9
+
+
+def test_cli_recommend_explains_every_item_from_the_real_history(capsys):
+    from kit.cli import main
+
+    assert main(["semids", "recommend", "--models", "popularity", "content", "--text-model", "minilm", "--user", "7",
+                 "--k", "3", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    history = set(out["history"])
+    for model in ("popularity", "content"):
+        rows = out["recommendations"][model]
+        assert len(rows) == 3 and [r["rank"] for r in rows] == [0, 1, 2]
+        assert all(r["why"].startswith(model) and r["title"] not in history for r in rows)
+    assert all(r["evidence"] == [] for r in out["recommendations"]["popularity"])
+    content = out["recommendations"]["content"]  # nearest to the last purchase: that purchase is the evidence
+    assert all(r["evidence"][0]["position"] == len(out["history"]) - 1 for r in content)

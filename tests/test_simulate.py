@@ -14,6 +14,7 @@ from kit.eval import intra_list_diversity
 from kit.llm.chat import ChatModel
 from kit.simulate import (POLICIES, ChoiceModelShopper, Decision, LLMShopper, SimulationContext, build_shoppers,
                           offline_recall, simulate_ab, validate)
+from kit.simulate.datasets import bundle_sequences, bundle_vectors
 from kit.simulate.experiment import validation_pages
 
 PAGE = 10
@@ -171,3 +172,26 @@ def test_sampled_negatives_are_distinct_unseen_and_refused_when_too_few():
     assert sorted(drawn) == list(range(3, 20))
     with pytest.raises(ValueError):
         sample_unseen(random.Random(0), 20, {0, 1, 2}, 18)
+
+
+def test_bundle_choices_become_sequences_with_a_held_out_choice():
+    train = np.array([[0, 0, 0, 1, 2], [5, 6, 7, 5, 8]])  # user 0 chose bundles 5, 6, 7; user 1: 5; user 2: 8
+    test = np.array([[0, 0, 1, 3], [6, 9, 2, 4]])  # user 0's 6 was chosen before; user 3 has no train history
+    data = bundle_sequences(train, test, bundle_sizes=np.arange(10))
+    assert [(e.user, e.history, e.target) for e in data.splits["train"]] == [(0, (5,), 6), (0, (5, 6), 7)]
+    assert [(e.user, e.history, e.target) for e in data.splits["test"]] == [(0, (5, 6, 7), 9), (1, (5,), 2)]
+    assert data.num_items == 10 and data.texts[3] == "Youshu bundle 3 (3 books)"
+    items = np.array([[0, 0, 1, 1, 2], [0, 1, 0, 1, 2]])  # bundles 0 and 1 hold the same books, 2 others
+    vectors = bundle_vectors(items, num_bundles=3, num_items=3, dimensions=2)
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert vectors.shape == (3, 2) and unit[0] @ unit[1] > 0.99 and abs(unit[0] @ unit[2]) < 0.01
+
+
+def test_cli_simulates_youshu_shoppers_who_pick_their_real_next_bundle_above_chance(capsys):
+    assert main(["simulate", "--dataset", "youshu", "--users", "200", "--policies", "random,popularity",
+                 "--offline-users", "1000", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["dataset"] == "youshu" and [p["policy"] for p in out["policies"]] == ["random", "popularity"]
+    validation = out["validation"]
+    assert validation["hit_rate_ci95"][0] > validation["chance"] == 0.1
+    assert validation["offline_recall"]["popularity"] > validation["offline_recall"]["random"]

@@ -101,6 +101,15 @@ LESSONS = (
            and r["recall_last"] < r["recall_first"],
            "the choice model picks the real next purchase above chance; a Kendall tau is reported; co-purchase beats "
            "random offline; the LLM gives valid actions; diversity rises and Recall@20 falls along the curve"),
+    Lesson("10_generated_copy", "product copy from an item's facts, checked against its labels (template vs LLM, "
+           "before and after the retry), the explanation behind a search, a completion, a plan and a next item",
+           ("fashion_products", "grocery_store", "amazon_scientific"),
+           lambda r: r["template_rate"] == 0 and r["llm_shown_rate"] == 0 and r["labelled"] and r["search_why"]
+           and r["completion_why"] and r["plan_why"] and r["sequence_why"]
+           and r["median_rank_without_named"] > r["median_rank_without_other"],
+           "the template and the shown LLM texts state no wrong fact, every text is labelled generated; every "
+           "search hit, completion, plan item and next item has a reason; removing the history item an explanation "
+           "names drops the recommendation further than removing another"),
 )
 
 

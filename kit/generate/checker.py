@@ -77,23 +77,29 @@ class Claim:
 
 @dataclass
 class FactChecker:
-    """Built from a catalog (its label values are the vocabulary); ``check`` is pure and fast."""
+    """Built from a catalog (its label values are the vocabulary); ``check`` is pure and fast.
+
+    ``fact_types`` defaults to :data:`FACT_TYPES`; pass more to check more (a type with no catalog attribute is
+    confirmed only by the item's title, as material is).
+    """
 
     forms: list[tuple[str, str, str]] = field(default_factory=list)  # (surface form, fact, value), longest first
+    title_checked: frozenset[str] = frozenset(t.name for t in FACT_TYPES if t.attribute is None)
 
     @classmethod
-    def for_catalog(cls, catalog: Catalog) -> "FactChecker":
-        values: dict[str, set[str]] = {t.name: set() for t in FACT_TYPES}
+    def for_catalog(cls, catalog: Catalog, fact_types: tuple[FactType, ...] = FACT_TYPES) -> "FactChecker":
+        values: dict[str, set[str]] = {t.name: set() for t in fact_types}
         for item in catalog.items:
-            for t in FACT_TYPES:
+            for t in fact_types:
                 if t.attribute and item.attributes.get(t.attribute):
                     values[t.name].add(str(item.attributes[t.attribute]))
-        return cls.from_values(values)
+        return cls.from_values(values, fact_types)
 
     @classmethod
-    def from_values(cls, values: dict[str, Iterable[str]]) -> "FactChecker":
+    def from_values(cls, values: dict[str, Iterable[str]], fact_types: tuple[FactType, ...] = FACT_TYPES
+                    ) -> "FactChecker":
         forms: dict[str, tuple[str, str]] = {}
-        for t in FACT_TYPES:
+        for t in fact_types:
             for value in (*values.get(t.name, ()), *t.fixed_words):
                 lower = value.lower().strip()
                 if not lower or lower in ("na", "free items"):
@@ -102,7 +108,7 @@ class FactChecker:
                 for form in {lower, " ".join([*head, _singular(last)]), *SPELLINGS.get(lower, ())}:
                     forms.setdefault(form, (t.name, value))
         ordered = sorted(((form, fact, value) for form, (fact, value) in forms.items()), key=lambda f: -len(f[0]))
-        return cls(ordered)
+        return cls(ordered, frozenset(t.name for t in fact_types if t.attribute is None))
 
     def claims(self, text: str, facts: ItemFacts) -> list[Claim]:
         """Every fact ``text`` states, each with its verdict against ``facts``."""
@@ -116,11 +122,10 @@ class FactChecker:
                 found.append((span[0], fact, text[span[0]:span[1]], value))
         return [self._judge(fact, said, value, facts) for _, fact, said, value in sorted(found)]
 
-    @staticmethod
-    def _judge(fact: str, said: str, value: str, facts: ItemFacts) -> Claim:
+    def _judge(self, fact: str, said: str, value: str, facts: ItemFacts) -> Claim:
         if _words(said) <= _words(facts.title):  # repeating the catalog's own title is not inventing
             return Claim(fact, said, value, facts.title, "ok")
-        if fact == "material":
+        if fact in self.title_checked:
             named = _words(facts.title)
             verdict: Verdict = "ok" if _words(value) <= named else "unsupported"
             return Claim(fact, said, value, facts.title if verdict == "ok" else None, verdict)

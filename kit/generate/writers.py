@@ -119,14 +119,20 @@ PROMPT_ECHOES = ("title:", "tone:", "facts:", "fact:", "you are asked", "product
 
 def fluent_sentences(candidates: list[str]) -> list[str]:
     """The sentences worth showing: not an echo of the prompt, not a repeat of an earlier sentence, not a loop
-    (half its word trigrams repeated). A small model does all three; none of them is a fact the checker reads."""
+    (a quarter of its word trigrams repeated: "I'm a man, a man, and I'm a man" has 4 of 9), not mostly the
+    trigrams of a sentence kept before it. A small model does all three; none of them is a fact the checker reads."""
     kept: list[str] = []
+    said: set[tuple[str, ...]] = set()  # the word trigrams of the sentences kept so far
     for sentence in candidates:
         lower = sentence.lower()
         if any(echo in lower for echo in PROMPT_ECHOES) or lower in (k.lower() for k in kept):
             continue
-        if repeated_trigram_share(sentence) >= 0.5:
+        if repeated_trigram_share(sentence) >= 0.25:
             continue
+        grams = _trigrams(sentence)
+        if grams and sum(g in said for g in grams) >= len(grams) / 2:
+            continue  # mostly what an earlier sentence said ("Doodle Girl is a fashion brand that ..." twice)
+        said.update(grams)
         kept.append(sentence)
     return kept
 
@@ -189,10 +195,14 @@ def write_one(item: Item, writer: Writer, checker: FactChecker, tone: str = "neu
                          time.perf_counter() - started)
 
 
+def _trigrams(text: str) -> list[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return list(zip(words, words[1:], words[2:]))
+
+
 def repeated_trigram_share(text: str) -> float:
     """Share of a text's word trigrams that occur more than once in it (a fluency proxy: loops repeat)."""
-    words = re.findall(r"\w+", text.lower())
-    grams = Counter(zip(words, words[1:], words[2:]))
+    grams = Counter(_trigrams(text))
     total = sum(grams.values())
     return sum(n for n in grams.values() if n > 1) / total if total else 0.0
 

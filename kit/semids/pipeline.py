@@ -12,6 +12,7 @@ import hashlib
 import json
 import resource
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from kit.errors import BadInput
 from kit.semids.chat_items import ChatItemsConfig, ItemChat
 from kit.semids.codes import SemanticIds
 from kit.semids.embeddings import item_text_embeddings
+from kit.semids.explain import Scorer, recommend_with_reasons
 from kit.semids.ranking import (content_scorer, metrics_from_ranks, popularity_scorer, ranks_from_lists,
                                 ranks_from_scores)
 from kit.semids.residual_kmeans import ResidualKMeans
@@ -302,6 +304,40 @@ TRAINERS = {
     "tiger": lambda data, config, progress: train_tiger(data, load_or_build_ids(data, config), config, progress)[1],
     "llm": lambda data, config, progress: train_chat(data, load_or_build_ids(data, config), config, progress)[1],
 }
+
+
+# name -> how to load (training what is missing) a full scorer ``histories -> (batch, n_items)``; the explained
+# recommendations of ``python -m kit semids recommend`` read this table. The LoRA chat model has no full scorer
+# (its beams are the only ranking it gives) and is left out.
+SCORERS: dict[str, Callable[[SequenceData, SemidsConfig], Scorer]] = {
+    "popularity": lambda data, config: popularity_scorer(data),
+    "content": lambda data, config: content_scorer(item_text_embeddings(data.texts, config.text_model), last=1),
+    "sasrec": lambda data, config: train_sasrec(data, config, False, False)[0].score,
+    "sasrec-text": lambda data, config: train_sasrec(data, config, True, False)[0].score,
+    "tiger": lambda data, config: train_tiger(data, load_or_build_ids(data, config), config, False)[0].score,
+}
+
+
+def recommend(data: SequenceData, config: SemidsConfig, user: int, models: tuple[str, ...] = ("sasrec",),
+              k: int = 5) -> dict:
+    """Each model's top ``k`` next items for a test user, every one explained from the history it used
+    (:mod:`kit.semids.explain`), next to the user's real held-out next item."""
+    unknown = [m for m in models if m not in SCORERS]
+    if unknown:
+        raise BadInput(f"unknown model(s) {unknown}; models with a scorer: {', '.join(SCORERS)}")
+    if not 1 <= k <= 50:
+        raise BadInput(f"--k must be between 1 and 50, got {k}")
+    examples = {e.user: e for e in data.splits["test"]}
+    if user not in examples:
+        raise BadInput(f"no test user {user}; users are {min(examples)}..{max(examples)}")
+    example = examples[user]
+    out = {"user": user, "history": [data.texts[i] for i in example.history],
+           "held_out_next_item": data.texts[example.target], "recommendations": {}}
+    for name in models:
+        explained = recommend_with_reasons(SCORERS[name](data, config), example.history, data.texts, name, k)
+        out["recommendations"][name] = [{**e.to_dict(), "is_held_out_item": e.item == example.target}
+                                        for e in explained]
+    return out
 
 
 def evaluate(data: SequenceData, config: SemidsConfig, models: tuple[str, ...] = tuple(MODEL_TABLE),

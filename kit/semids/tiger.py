@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -87,6 +88,27 @@ class Tiger(nn.Module):
                                prefix_allowed_tokens_fn=self._allowed if constrained else None)
         sequences = [tuple(row) for row in out[:, 1:].tolist()]
         return [sequences[i * k:(i + 1) * k] for i in range(len(histories))]
+
+    @torch.no_grad()
+    def score(self, histories: list[tuple[int, ...]], chunk: int = 2048) -> np.ndarray:
+        """``(batch, num_items)``: log p(item's ID | history), every item's ``L + 1`` tokens teacher-forced.
+
+        The exact ranking that beam search approximates, for :func:`kit.semids.ranking.ranks_from_scores`
+        and for explanations (kit/semids/explain.py); one encoder pass per history, the decoder over all items.
+        """
+        self.eval()
+        tokens, mask = self.encode_histories(histories)
+        encoded = self.t5.encoder(input_ids=tokens, attention_mask=mask).last_hidden_state  # (B, T, d)
+        out = np.zeros((len(histories), len(self.table)), dtype=np.float32)
+        for row in range(len(histories)):
+            for start in range(0, len(self.table), chunk):
+                labels = self.table[start:start + chunk]  # (n, L + 1)
+                n = len(labels)
+                logits = self.t5(encoder_outputs=(encoded[row:row + 1].expand(n, -1, -1),),
+                                 attention_mask=mask[row:row + 1].expand(n, -1), labels=labels).logits
+                picked = logits.log_softmax(-1).gather(-1, labels[..., None])[..., 0]  # (n, L + 1)
+                out[row, start:start + n] = picked.sum(-1).numpy()
+        return out
 
     def recommend(self, histories: list[tuple[int, ...]], k: int = 10, constrained: bool = True
                   ) -> tuple[list[list[int]], float]:

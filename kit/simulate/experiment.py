@@ -28,11 +28,10 @@ import numpy as np
 from kit.errors import BadInput
 from kit.eval import bootstrap_interval, kendall_tau
 from kit.llm.chat import ChatModel
-from kit.semids.embeddings import item_text_embeddings
-from kit.semids.pipeline import load_sequences
 from kit.sequences import SequenceData, sample_unseen
 from kit.simulate.agent import LLMShopper
 from kit.simulate.choice import ChoiceModelShopper
+from kit.simulate.datasets import check_dataset
 from kit.simulate.decisions import Decision, Simulator
 from kit.simulate.policies import POLICIES, Pages
 from kit.simulate.shoppers import Shopper, build_shoppers
@@ -40,7 +39,7 @@ from kit.simulate.shoppers import Shopper, build_shoppers
 
 @dataclass
 class SimulationContext:
-    """The data a simulation reads: purchase sequences and one text vector per item."""
+    """The data a simulation reads: choice sequences and one vector per item (texts, or a bundle's book set)."""
 
     dataset: str
     data: SequenceData
@@ -48,8 +47,9 @@ class SimulationContext:
 
     @classmethod
     def load(cls, dataset: str = "amazon_scientific", text_model: str = "minilm") -> "SimulationContext":
-        data = load_sequences(dataset)
-        return cls(dataset, data, item_text_embeddings(data.texts, text_model))
+        """Any dataset of :data:`kit.simulate.datasets.SIMULATION_DATASETS` (``text_model`` embeds item texts)."""
+        data, vectors = check_dataset(dataset, None).load(text_model)
+        return cls(dataset, data, vectors)
 
     def pages(self, policy: str, seed: int = 0) -> Pages:
         if policy not in POLICIES:

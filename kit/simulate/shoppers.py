@@ -1,4 +1,5 @@
-"""Simulated shoppers built from real purchase histories (Amazon Scientific sequences).
+"""Simulated shoppers built from real purchase histories (Amazon Scientific sequences; Youshu bundle choices, see
+datasets.py).
 
 Each shopper is one real test user: the purchases before their held-out next item (oldest first), a short
 profile that an LLM agent reads, and the popular items they never bought. The data has no impressions, so

@@ -11,7 +11,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from kit.eval.metrics import hit_rate_at_k, mrr, ndcg_at_k
+from kit.eval.metrics import (catalog_coverage, hit_rate_at_k, intra_list_diversity, long_tail_items, long_tail_share,
+                              mrr, ndcg_at_k, novelty, popularity_gini)
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.paradigms.embeddings import EmbeddingRecommender
 from kit.llm.paradigms.features import ProfileFeatureRecommender
@@ -29,6 +30,22 @@ class ParadigmSettings:
     n_candidates: int = 20
     n_shuffles: int = 3  # orders per case for the bootstrapped ranker
     seed: int = 0
+    top: int = 5  # the shown list whose beyond-accuracy measures are reported
+
+
+def beyond_accuracy_metrics(rankings: list[list[int]], texts: ItemTexts, popularity: dict[int, int], users: int,
+                            top: int) -> dict[str, float]:
+    """Diversity (text vectors), novelty and long-tail share (train buyers), coverage and Gini of each top list.
+
+    The candidates are the real next item plus sampled ones, so coverage and Gini are over the whole catalog
+    but bounded by what was sampled; they compare paradigms on the same candidates, not with full-ranking models.
+    """
+    lists = [list(r[:top]) for r in rankings]
+    catalog = list(range(len(texts.data.texts)))
+    return {"diversity": float(np.mean([intra_list_diversity(texts.vectors(items)) for items in lists])),
+            "novelty": novelty(lists, popularity, users),
+            "long_tail": long_tail_share(lists, long_tail_items(popularity, catalog)),
+            "coverage": catalog_coverage(lists, len(catalog)), "gini": popularity_gini(lists, catalog)}
 
 
 def ranking_metrics(rankings: list[list[int]], cases: list[RankingCase]) -> dict[str, float]:
@@ -62,6 +79,12 @@ class ParadigmReport:
         for r in self.rows:
             lines.append(f"| {r['name']} | {r['HitRate@1']:.3f} | {r['HitRate@5']:.3f} | {r['NDCG@10']:.3f} | "
                          f"{r['MRR']:.3f} | {r['popularity_bias']:+.3f} | {r['seconds']:.0f} |")
+        lines += ["", f"Beyond accuracy of each paradigm's top {s.top} (text-vector diversity, novelty in bits, long-tail "
+                      "share, catalog coverage, popularity Gini; the same sampled candidates for every row):", "",
+                  "| paradigm | diversity | novelty | long tail | coverage | Gini |", "|---|---|---|---|---|---|"]
+        for r in self.rows:
+            lines.append(f"| {r['name']} | {r['diversity']:.3f} | {r['novelty']:.2f} | {r['long_tail']:.3f} | "
+                         f"{r['coverage']:.4f} | {r['gini']:.3f} |")
         if self.position_bias_single:
             first = sum(self.position_bias_single[:3])
             lines += ["", f"Position bias of the single-order LLM ranker: its top choice was shown in the first 3 "
@@ -101,7 +124,8 @@ def compare_paradigms(llm: ChatModel, settings: ParadigmSettings = ParadigmSetti
         results[ranker.name] = rankings
         seconds += fit_seconds if ranker is profile else 0.0
         report.rows.append({"name": ranker.name, **ranking_metrics(rankings, cases),
-                            "popularity_bias": popularity_bias(rankings, popularity), "seconds": seconds})
+                            "popularity_bias": popularity_bias(rankings, popularity), "seconds": seconds,
+                            **beyond_accuracy_metrics(rankings, texts, popularity, data.user_count(), settings.top)})
     # 4. position bias, before and after bootstrapping
     presented = [c.candidates for c in cases]
     report.position_bias_single = position_bias(presented, results[single.name]).tolist()
