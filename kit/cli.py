@@ -279,6 +279,8 @@ def cmd_copy(args: argparse.Namespace) -> int:
         raise BadInput(f"--items must be at least 1, got {args.items}")
     if args.llm and args.writer != "llm":
         raise BadInput("--llm names the chat model of the llm writer; add --writer llm")
+    if args.photo_facts is not None and not 0 < args.photo_facts <= 1:
+        raise BadInput(f"--photo-facts is a probability in (0, 1], got {args.photo_facts}")
     catalog = open_catalog(args.catalog)
     # items the kit's image-text model never saw; a catalog too small to hold any out is written for whole
     held_out = (fashion_split(catalog, seed=args.seed)[1] or list(catalog.items))[:args.items]
@@ -288,7 +290,13 @@ def cmd_copy(args: argparse.Namespace) -> int:
         writer = LLMWriter(load_chat_model(args.llm))
     else:
         writer = TemplateWriter()
-    report = write_copy(held_out, writer, FactChecker.for_catalog(catalog), args.tone).to_dict()
+    photo = None
+    if args.photo_facts is not None:
+        from kit.clip.encoder import ItemEncoder
+        from kit.generate.photo_facts import PhotoFacts
+
+        photo = PhotoFacts.for_catalog(catalog, ItemEncoder.from_pretrained(), args.photo_facts)
+    report = write_copy(held_out, writer, FactChecker.for_catalog(catalog), args.tone, photo).to_dict()
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -684,6 +692,8 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--seed", type=int, default=0, help="the held-out split's seed")
     copy.add_argument("--llm", default=None, help="chat model of --writer llm (default: $KIT_LLM or local)")
     copy.add_argument("--json", action="store_true")
+    copy.add_argument("--photo-facts", type=float, default=None, metavar="P",
+                      help="fill labels an item lacks from its photo (zero-shot) when the probability reaches P")
     copy.set_defaults(func=cmd_copy)
 
     evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)

@@ -149,6 +149,13 @@ items = data[BI].edge_index[1][data[BI].edge_index[0] == 0].tolist()
 given, hidden = items[:-1], items[-1]
 suggested = [i for i, _ in completer.complete(given, k=20)]
 print("hidden item", hidden, "found at rank", suggested.index(hidden) + 1 if hidden in suggested else "> 20")
+for suggestion in completer.explain(given, k=3):
+    print(f"item {suggestion.item}: {suggestion.why}")
+
+# %% [markdown]
+# **What you should see:** the hidden item within the top 20, and three suggestions, each naming the item of
+# the partial bundle it shares the most bundles with and how much of its score the embeddings gave: the two
+# parts of the score, read back, not a story told after the fact.
 
 # %% [markdown]
 # ## 7 Cold bundles

@@ -477,6 +477,7 @@ CLI_CASES = [
     Case("cli", "copy in an unknown tone", cli("copy", "--tone", "angry"), fails(2, "neutral, playful, premium")),
     Case("cli", "copy for 0 items", cli("copy", "--items", "0"), fails(2, "--items must be at least 1")),
     Case("cli", "copy with --llm but the template", cli("copy", "--llm", "local:x"), fails(2, "--writer llm")),
+    Case("cli", "copy with a photo threshold above 1", cli("copy", "--photo-facts", "1.5"), fails(2, "probability in (0, 1]")),
     Case("cli", "copy from an unknown catalog", cli("copy", "--catalog", "fashion"), fails(2, "fashion_products")),
     Case("cli", "fetch an unknown model", cli("fetch", "gpt-17"), fails(2, "unknown model 'gpt-17'")),
     Case("cli", "fetch while offline", cli("fetch", "whisper-small"), fails(2, "KIT_OFFLINE")),

@@ -129,6 +129,16 @@ def test_bundle_completion(youshu):
     with pytest.raises(BadInput, match="within"):
         completer.complete([10**6])
     assert evaluate_completion(youshu, max_bundles=100)["hit_rate@10"] > 0.05
+    explained = completer.explain(given, k=10)
+    assert [(e.item, e.score) for e in explained] == completer.complete(given, k=10)
+    bundles_of = {}
+    for bundle, item in youshu[BI].edge_index.t().tolist():
+        bundles_of.setdefault(item, set()).add(bundle)
+    for e in explained:  # the named item really shares that many bundles, and no given item shares more
+        assert e.score == pytest.approx(e.co_occurrence + e.embedding) and e.embedding == 0  # no embeddings given
+        shared = {g: len(bundles_of[e.item] & bundles_of[g]) for g in given}
+        assert e.together_with in given and e.shared_bundles == shared[e.together_with] == max(shared.values()) > 0
+        assert f"in {e.shared_bundles} bundle(s) together with item {e.together_with}" in e.why
 
 
 def run_kit(*args):

@@ -143,3 +143,35 @@ def test_cli_copy_writes_for_a_shop_too_small_to_hold_items_out(tmp_path, capsys
     assert main(["copy", "--catalog", str(shop), "--items", "5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [t["id"] for t in out["texts"]] == ["a"] and out["texts"][0]["text"] == "Red Shirt, from our catalog."
+
+
+def test_missing_labels_are_read_off_the_photo_only_when_confident(fashion_catalog, checker, lit_encoder):
+    from kit.generate.photo_facts import PhotoFacts, fill_precision
+
+    photo = PhotoFacts.for_catalog(fashion_catalog, lit_encoder)
+    assert set(photo.values) == {"colour", "article type", "gender"} and "Navy Blue" in photo.values["colour"]
+    real = next(item for item in fashion_catalog.items if item.image is not None)
+    bare = Item(id=real.id, title="Mystery Item", image=real.image)  # a row without labels, with its photo
+    read = photo.read(lit_encoder.encode_image(bare.image)[None])[0]
+    lowest, highest = min(p for _, p in read.values()), max(p for _, p in read.values())
+    nothing = PhotoFacts(lit_encoder, photo.values, threshold=highest + 1e-6)
+    assert nothing.fill(ItemFacts.from_item(bare), bare).from_photo == ()
+    everything = PhotoFacts(lit_encoder, photo.values, threshold=lowest)
+    facts = everything.fill(ItemFacts.from_item(bare), bare)
+    assert facts.from_photo == ("article type", "colour", "gender")
+    assert facts.labels == {fact: value for fact, (value, _) in read.items()}
+    labelled = everything.fill(ItemFacts.from_item(real), real)  # a label the catalog has is never replaced
+    assert labelled.from_photo == () and labelled.labels == ItemFacts.from_item(real).labels
+
+    copy = write_copy([bare], TemplateWriter(), checker, photo=everything).texts[0]
+    assert "read from the photo" in copy.label and copy.from_photo == ["article type", "colour", "gender"]
+    colour = [c for c in copy.claims if c["fact"] == "colour"]
+    assert colour and all(c["source"] == "photo" and c["verdict"] == "ok" for c in colour)
+
+    items = [i for i in fashion_catalog.items[:60] if i.image is not None]
+    vectors = lit_encoder.encode_images([i.image for i in items], on_error="raise").vectors
+    rows = fill_precision(photo, items, vectors, thresholds=(0.0, 0.5, 0.9))
+    for fact in photo.values:
+        coverage = [r["coverage"] for r in rows if r["fact"] == fact]
+        assert coverage[0] == 1.0 and coverage == sorted(coverage, reverse=True)
+        assert all(r["precision"] is None or 0 <= r["precision"] <= 1 for r in rows)

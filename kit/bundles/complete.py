@@ -9,9 +9,15 @@ Two signals, summed after scaling each to [0, 1]:
 
     >>> completer = BundleCompleter.from_dataset("youshu")
     >>> completer.complete([32604, 30492], k=5)        # [(item, score), ...], best first
+    >>> completer.explain([32604, 30492], k=5)         # the same items, each with the evidence that put it there
+
+Every suggestion can say why from the two parts of its own score: the given item it shares most bundles with
+(and how many), and how much of the score came from the embeddings.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,6 +26,19 @@ from torch_geometric.data import HeteroData
 
 from kit.bundles.data import BI, load_bundles
 from kit.errors import BadInput
+
+
+@dataclass(frozen=True)
+class BundleSuggestion:
+    """One completing item, the two parts of its score, and the sentence that explains it."""
+
+    item: int
+    score: float
+    co_occurrence: float  # the scaled co-occurrence part of the score, in [0, 1]
+    embedding: float  # the weighted embedding part (0 without embeddings)
+    together_with: int | None  # the given item it shares the most bundles with (None: it shares none)
+    shared_bundles: int
+    why: str
 
 
 class BundleCompleter:
@@ -38,6 +57,7 @@ class BundleCompleter:
         norm = 1.0 / np.sqrt(np.maximum(counts, 1.0))
         cooc = (X.T @ X).tocsr()
         cooc.setdiag(0)
+        self.shared = cooc  # (I, I): bundles holding both items
         self.cooc = sp.diags(norm) @ cooc @ sp.diags(norm)
         self.embeddings = None
         if item_embeddings is not None:
@@ -58,24 +78,55 @@ class BundleCompleter:
             embeddings = None
         return cls(data, embeddings)
 
-    def scores(self, bundle_items: list[int]) -> np.ndarray:
+    def _checked(self, bundle_items: list[int]) -> np.ndarray:
         items = np.asarray(sorted(set(int(i) for i in bundle_items)))
         if items.size == 0:
             raise BadInput("bundle completion needs at least one item in the partial bundle")
         if items.min() < 0 or items.max() >= self.num_items:
             raise BadInput(f"item ids must be within 0..{self.num_items - 1}; got {items.min()}..{items.max()}")
+        return items
+
+    def parts(self, bundle_items: list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(co-occurrence part, embedding part) of every item's score; their sum is :meth:`scores`."""
+        items = self._checked(bundle_items)
         co = np.asarray(self.cooc[items].sum(axis=0)).ravel()
-        score = co / co.max() if co.max() > 0 else co
+        co = co / co.max() if co.max() > 0 else co
+        embedding = np.zeros_like(co)
         if self.embeddings is not None:
             similarity = self.embeddings @ self.embeddings[items].mean(axis=0)
-            score = score + self.embedding_weight * (similarity - similarity.min()) / (np.ptp(similarity) + 1e-12)
-        score[items] = -np.inf
+            embedding = self.embedding_weight * (similarity - similarity.min()) / (np.ptp(similarity) + 1e-12)
+        return co, embedding
+
+    def scores(self, bundle_items: list[int]) -> np.ndarray:
+        co, embedding = self.parts(bundle_items)
+        score = co + embedding
+        score[self._checked(bundle_items)] = -np.inf
         return score
 
     def complete(self, bundle_items: list[int], k: int = 10) -> list[tuple[int, float]]:
         score = self.scores(bundle_items)
         top = np.argsort(-score)[:k]
         return [(int(i), float(score[i])) for i in top]
+
+
+    def explain(self, bundle_items: list[int], k: int = 10) -> list[BundleSuggestion]:
+        """The :meth:`complete` items, each with the parts of its score and the given item behind it."""
+        items = self._checked(bundle_items)
+        co, embedding = self.parts(bundle_items)
+        out = []
+        for item, score in self.complete(bundle_items, k):
+            shared = np.asarray(self.shared[item, items].todense()).ravel()
+            best = int(np.argmax(shared))
+            together, count = (int(items[best]), int(shared[best])) if shared[best] > 0 else (None, 0)
+            reasons = []
+            if together is not None:
+                reasons.append(f"in {count} bundle(s) together with item {together} of yours")
+            if embedding[item] > 0:
+                reasons.append(f"close to your items in the learned item embeddings ({embedding[item]:.2f} of "
+                               f"its score {score:.2f})")
+            out.append(BundleSuggestion(item, score, float(co[item]), float(embedding[item]), together, count,
+                                        "; ".join(reasons) or "no given item shares a bundle with it"))
+        return out
 
 
 def complete(bundle_items: list[int], k: int = 10, completer: BundleCompleter | None = None) -> list[tuple[int, float]]:

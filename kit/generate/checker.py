@@ -69,6 +69,7 @@ class Claim:
     value: str  # the value they state (a label value for catalog-backed types)
     expected: str | None  # what the labels say (None: nothing)
     verdict: Verdict
+    source: str = "labels"  # where ``expected`` comes from: labels, title, or photo (a zero-shot fill-in)
 
     @property
     def hallucinated(self) -> bool:
@@ -124,16 +125,17 @@ class FactChecker:
 
     def _judge(self, fact: str, said: str, value: str, facts: ItemFacts) -> Claim:
         if _words(said) <= _words(facts.title):  # repeating the catalog's own title is not inventing
-            return Claim(fact, said, value, facts.title, "ok")
+            return Claim(fact, said, value, facts.title, "ok", "title")
         if fact in self.title_checked:
             named = _words(facts.title)
             verdict: Verdict = "ok" if _words(value) <= named else "unsupported"
-            return Claim(fact, said, value, facts.title if verdict == "ok" else None, verdict)
+            return Claim(fact, said, value, facts.title if verdict == "ok" else None, verdict, "title")
         expected = facts.labels.get(fact)
         if expected is None:
             return Claim(fact, said, value, None, "unsupported")
         consistent = _words(value) <= _words(expected) or (fact == "gender" and expected.lower() == "unisex")
-        return Claim(fact, said, value, expected, "ok" if consistent else "wrong")
+        return Claim(fact, said, value, expected, "ok" if consistent else "wrong",
+                     "photo" if fact in facts.from_photo else "labels")
 
     def hallucinates(self, text: str, facts: ItemFacts) -> bool:
         return any(c.hallucinated for c in self.claims(text, facts))

@@ -21,6 +21,7 @@ class ItemFacts:
     id: str
     title: str
     labels: dict[str, str] = field(default_factory=dict)  # fact type -> value, only the ones the catalog has
+    from_photo: tuple[str, ...] = ()  # fact types whose value was read off the photo (kit/generate/photo_facts.py)
 
     @classmethod
     def from_item(cls, item: Item) -> "ItemFacts":

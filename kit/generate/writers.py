@@ -18,7 +18,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol, get_args
+from typing import TYPE_CHECKING, Literal, Protocol, get_args
 
 from pydantic import BaseModel, Field
 
@@ -27,6 +27,9 @@ from kit.errors import BadInput
 from kit.generate.checker import Claim, FactChecker
 from kit.generate.facts import ItemFacts
 from kit.llm.chat import ChatModel, StructuredOutputError
+
+if TYPE_CHECKING:
+    from kit.generate.photo_facts import PhotoFacts
 
 Tone = Literal["neutral", "playful", "premium"]
 TONES: tuple[str, ...] = get_args(Tone)
@@ -161,16 +164,20 @@ class GeneratedCopy:
     dropped_sentences: int
     fell_back: bool  # the description is the template's: nothing of the writer's survived
     seconds: float
+    from_photo: list[str] = field(default_factory=list)  # fact types read off the photo (zero-shot fill-ins)
 
     @property
     def hallucinated(self) -> bool:
         return any(c["verdict"] != "ok" for c in self.claims)
 
 
-def write_one(item: Item, writer: Writer, checker: FactChecker, tone: str = "neutral") -> GeneratedCopy:
-    """One item's checked copy (the module docstring's steps 1 to 4)."""
+def write_one(item: Item, writer: Writer, checker: FactChecker, tone: str = "neutral",
+              photo: PhotoFacts | None = None) -> GeneratedCopy:
+    """One item's checked copy (the module docstring's steps 1 to 4); ``photo`` fills missing labels from the photo."""
     started = time.perf_counter()
     facts = ItemFacts.from_item(item)
+    if photo is not None:
+        facts = photo.fill(facts, item)
     try:
         draft = writer.draft(facts, tone)
     except StructuredOutputError:
@@ -190,9 +197,12 @@ def write_one(item: Item, writer: Writer, checker: FactChecker, tone: str = "neu
     fell_back = not kept
     text = " ".join(kept) if kept else TemplateWriter().draft(facts, tone).description
     claims = [asdict(c) for c in checker.claims(f"{headline}. {text}", facts)]
-    return GeneratedCopy(item.id, headline, text, tone, writer.name, LABEL.format(writer=writer.name), claims, first,
+    label = LABEL.format(writer=writer.name)
+    if facts.from_photo:
+        label += f" ({', '.join(facts.from_photo)} read from the photo)"
+    return GeneratedCopy(item.id, headline, text, tone, writer.name, label, claims, first,
                          [asdict(c) for c in first_failures], retried, dropped, fell_back,
-                         time.perf_counter() - started)
+                         time.perf_counter() - started, list(facts.from_photo))
 
 
 def _trigrams(text: str) -> list[tuple[str, ...]]:
@@ -221,6 +231,7 @@ class CopyReport:
                 "retried": sum(c.retried for c in self.texts),
                 "dropped_sentences": sum(c.dropped_sentences for c in self.texts),
                 "fell_back": sum(c.fell_back for c in self.texts),
+                "filled_from_photo": sum(bool(c.from_photo) for c in self.texts),
                 "mean_words": sum(len(c.text.split()) for c in self.texts) / n,
                 "repeated_trigram_share": sum(repeated_trigram_share(c.text) for c in self.texts) / n,
                 "seconds_per_item": sum(c.seconds for c in self.texts) / n,
@@ -231,7 +242,8 @@ WRITERS = {"template": "fixed sentences from the labels (the floor)",
            "llm": "a chat model writes from the facts ($KIT_LLM or the local SmolLM2), checked and retried"}
 
 
-def write_copy(items: list[Item], writer: Writer, checker: FactChecker, tone: str = "neutral") -> CopyReport:
+def write_copy(items: list[Item], writer: Writer, checker: FactChecker, tone: str = "neutral",
+               photo: PhotoFacts | None = None) -> CopyReport:
     if tone not in TONES:
         raise BadInput(f"unknown tone {tone!r}; choose one of {', '.join(TONES)}")
-    return CopyReport(writer.name, tone, [write_one(item, writer, checker, tone) for item in items])
+    return CopyReport(writer.name, tone, [write_one(item, writer, checker, tone, photo) for item in items])
