@@ -183,13 +183,23 @@ class AssistantApp:
         yield from self.send_streaming(example, None, None, history, state, catalog, speak_replies)
 
     def switch_catalog(self, catalog: str):
-        if message := self.not_ready(catalog):
-            return self._outputs([{"role": "assistant", "content": message}], ConversationState(catalog=catalog), None)
-        if catalog not in self.assistant.searches:
-            known = ", ".join(self.assistant.searches)
-            return self._outputs([{"role": "assistant", "content": f"Unknown catalog {catalog!r}; choose one of {known}."}],
-                                 self.assistant.new_state(), None)
-        return self._outputs([], self.assistant.new_state(catalog), None)
+        """The catalog dropdown (or an API caller naming a catalog): a fresh conversation in that catalog."""
+        try:
+            if not isinstance(catalog, str):
+                raise BadInput(f"a catalog is named by a text, got {type(catalog).__name__}")
+            if message := self.not_ready(catalog):
+                return self._outputs([{"role": "assistant", "content": message}], ConversationState(catalog=catalog), None)
+            if catalog not in self.assistant.searches:
+                known = ", ".join(self.assistant.searches)
+                raise BadInput(f"Unknown catalog {catalog[:60]!r}; choose one of {known}.")
+            return self._outputs([], self.assistant.new_state(catalog), None)
+        except KitError as error:
+            message = f"Sorry: {error}"
+        except Exception as error:  # noqa: BLE001 (the app's boundary)
+            log.exception("switch_catalog failed")
+            message = f"Sorry, the catalog could not be opened ({type(error).__name__}); nothing was changed."
+        state = ConversationState(catalog=CATALOGS[0]) if self._assistant is None else self.assistant.new_state()
+        return self._outputs([{"role": "assistant", "content": message}], state, None)
 
     def generate(self, product: str, wish: str, seed: float, state: dict | None):
         """The Imagery tab: draws ``product`` (found in the catalog) with the shopper's ``wish``."""

@@ -91,7 +91,7 @@ def load_grocery_store(strict: bool = False) -> Catalog:
 def grocery_photos(split: str) -> list[LabeledPhoto]:
     """The store photos of one split (train 2,640 / val 296 / test 2,485) with their product ids."""
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
+        raise BadInput(f"unknown split {split!r}; valid: {', '.join(SPLITS)}")
     root = resolve_dataset("grocery_store").path / "dataset"
     with open(root / "classes.csv", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from kit.errors import BadInput, CatalogError
+from kit.errors import BadInput, CatalogError, UnknownItem
 from kit.images import image_size
 
 ImageCheck = Literal["none", "exists", "header"]
@@ -109,7 +109,7 @@ class Catalog:
         try:
             return self._by_id[item_id]
         except KeyError:
-            raise KeyError(f"no item {item_id!r} in catalog {self.name!r}") from None
+            raise UnknownItem(f"no item {item_id!r} in catalog {self.name!r}") from None
 
     def __repr__(self) -> str:
         return f"Catalog({self.name!r}, {len(self)} items)"

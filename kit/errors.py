@@ -37,3 +37,18 @@ class CatalogError(KitError):
 
 class BadInput(KitError, ValueError):
     """User input (an image, a query, an audio clip) that the kit refuses, with the reason."""
+
+
+class UnknownItem(KitError, KeyError):
+    """An item id that the catalog does not hold."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class NotFitted(KitError, RuntimeError):
+    """A model asked to predict before it was fitted."""
+
+
+class BadModelOutput(KitError, ValueError):
+    """A model's reply that does not hold what was asked for (no JSON, a wrong schema)."""

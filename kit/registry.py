@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kit.config import PACKAGE_DIR, is_offline, models_dir
-from kit.errors import ChecksumMismatch, KitError, ModelNotAvailable, UnknownModel
+from kit.errors import BadInput, ChecksumMismatch, KitError, ModelNotAvailable, UnknownModel
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +96,9 @@ class ModelSpec:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         missing = {"name", "kind", "task", "license", "description", "homepage", "source"} - set(data)
         if missing:
-            raise ValueError(f"model config {path} lacks the fields {sorted(missing)}")
+            raise BadInput(f"model config {path} lacks the fields {sorted(missing)}")
         if data["source"].get("type") not in SOURCE_TYPES:
-            raise ValueError(f"model config {path}: unknown source type {data['source'].get('type')!r}")
+            raise BadInput(f"model config {path}: unknown source type {data['source'].get('type')!r}")
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kit.datasets import resolve_dataset
-from kit.errors import CatalogError
+from kit.errors import BadInput, CatalogError
 
 SPLITS = ("train", "valid", "test")
 
@@ -60,7 +60,7 @@ def sample_unseen(rng: random.Random, num_items: int, seen: Collection[int], n: 
     """``n`` distinct items drawn uniformly from those not in ``seen``, in the order drawn: the sampled negatives
     of a candidate list or a page (the LLM paradigms, the simulated shoppers' pages, the choice model's fit)."""
     if n > num_items - len(set(seen)):
-        raise ValueError(f"cannot draw {n} unseen items from {num_items} with {len(set(seen))} seen")
+        raise BadInput(f"cannot draw {n} unseen items from {num_items} with {len(set(seen))} seen")
     picked: dict[int, None] = {}
     while len(picked) < n:
         item = rng.randrange(num_items)

@@ -83,7 +83,22 @@ def test_handlers_called_directly(app, tmp_path):
     assert "starting afresh" in broken[0][-1]["content"]  # a garbled state from the browser is no crash
     assert app.switch_catalog("fashion_products")[5]["catalog"] == "fashion_products"
     assert "Unknown catalog" in app.switch_catalog("nope")[0][0]["content"]
+    for odd in (None, ["grocery_store"], 7, "x" * 10_000):  # what an API caller can send: a message, never a crash
+        history, *_, state_out, _, _, _, _ = app.switch_catalog(odd)
+        assert history[0]["content"].startswith("Sorry") and len(history[0]["content"]) < 300
+        assert state_out["catalog"] in app.assistant.searches
     assert "shopkit-lit" in app.models()
+
+
+def test_the_catalog_switch_says_why_when_the_assistant_cannot_be_built(monkeypatch):
+    from kit.errors import ModelNotAvailable
+
+    def missing_model(catalogs):  # what a fresh machine without the models looks like
+        raise ModelNotAvailable("shopkit-lit is not trained here; run `python -m kit prepare`")
+
+    monkeypatch.setattr(app_module, "build_assistant", missing_model)
+    history, *_ = app_module.AssistantApp().switch_catalog("fashion_products")
+    assert history[0]["content"] == "Sorry: shopkit-lit is not trained here; run `python -m kit prepare`"
 
 
 def test_catalogs_prepared_in_the_background_join_when_ready(grocery_search, fashion, lit_encoder):

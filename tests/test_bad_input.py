@@ -525,12 +525,37 @@ APP_CASES = [
          Answer(lambda path: Path(path).name == "r.wav", "passed to the transcriber, which checks audio")),
 ]
 
-CASES = CATALOG_CASES + IMAGE_CASES + AUDIO_CASES + CACHE_CASES + CLI_CASES + APP_CASES
+# -- the planner: a shopper's goal and follow-ups are checked before any model or search is used --------------------
+def planner_call(call: Callable[[object], object]) -> Callable[[Path], object]:
+    def run(tmp: Path):
+        from kit.planning.planner import Planner
+
+        return call(Planner(llm=None, search=None))  # no model: each case is refused before one is needed
+    return run
+
+
+def empty_plan():
+    from kit.planning.schema import Plan
+
+    return Plan(goal="a picnic", catalog="grocery_store", model="none", prompt_version="v", steps=[], basket=[])
+
+
+PLANNER_CASES = [
+    Case("planner", "an empty goal", planner_call(lambda p: p.plan("")), Refused(BadInput, "goal is empty")),
+    Case("planner", "a goal of control characters", planner_call(lambda p: p.plan("\x00\x07\n\t")),
+         Refused(BadInput, "goal is empty")),
+    Case("planner", "an empty follow-up", planner_call(lambda p: p.steer(empty_plan(), "   ")),
+         Refused(BadInput, "follow-up is empty")),
+    Case("planner", "an unknown needs mode", lambda tmp: __import__("kit.planning.planner", fromlist=["Planner"]).Planner(
+        llm=None, search=None, needs="guess"), Refused(BadInput, "'catalog', 'free' or 'ranked'")),
+]
+
+CASES = CATALOG_CASES + IMAGE_CASES + AUDIO_CASES + CACHE_CASES + CLI_CASES + APP_CASES + PLANNER_CASES
 
 
 def test_the_table_is_large_and_covers_every_surface():
     assert len(CASES) >= 120
-    assert {c.surface for c in CASES} == {"catalog", "image", "audio", "cache", "cli", "app"}
+    assert {c.surface for c in CASES} == {"catalog", "image", "audio", "cache", "cli", "app", "planner"}
     assert len({(c.surface, c.name) for c in CASES}) == len(CASES)
 
 

@@ -50,13 +50,33 @@ def test_auto_measures_every_kind_and_keeps_the_fastest_that_meets_the_target(ve
     assert met, card.candidates
     assert card.kind == min(met, key=lambda c: c["p50_ms"])["kind"]
     assert card.recall_at_10 >= 0.9 and card.size == 6000 and card.dim == 48 and card.memory_bytes > 0
-    # the card's recall holds on queries the build never saw
-    fresh = held_out_queries(vectors, n=100, seed=7)
-    truth = ExactIndex(vectors).search(fresh, 10)[1]
-    assert recall_at(truth, auto_index.search(fresh, 10)[1]) >= 0.85
-    for candidate in card.candidates:  # the knob was raised only until the target was met
+    for candidate in card.candidates:  # the knob was raised only until the target was met (with its margin)
         curve = candidate["curve"]
-        assert all(point["recall_at_10"] < 0.9 for point in curve[:-1])
+        assert not any(point["met"] for point in curve[:-1]) and candidate["met"] == curve[-1]["met"]
+
+
+def fresh_points(n: int = 1000) -> np.ndarray:
+    """New points of the fixture's distribution (grown from the same real vectors with another seed): queries
+    that the index does not contain, unlike near-copies of its own vectors."""
+    real = np.random.default_rng(0).normal(size=(400, 48)).astype(np.float32)
+    return grow_vectors(real, 400 + n, seed=99)[400:]
+
+
+@pytest.mark.parametrize("kind", ["auto", "ivf-flat", "ivf-sq8", "hnsw-sq8"])
+def test_the_promised_recall_holds_on_fresh_queries(vectors, kind):
+    """Tuned on held-out data points with a margin, an index keeps its promise on queries it never saw, and its
+    card says what those queries get (tuning on near-copies of indexed vectors promised 0.978 where fresh
+    queries got 0.965)."""
+    index = build_index(vectors, kind, target_recall=0.95, exact_limit=0)
+    fresh = fresh_points()
+    truth = ExactIndex(vectors).search(fresh, 10)[1]
+    recall = recall_at(truth, index.search(fresh, 10)[1])
+    assert recall >= 0.95 and recall >= index.card.recall_at_10 - 0.01, (recall, index.card.summary())
+    allowed = np.random.default_rng(5).random(len(vectors)) < 0.05  # the filter boost was tuned the same way
+    truth = ExactIndex(vectors).search(fresh, 10, allowed)[1]
+    assert recall_at(truth, index.search(fresh, 10, allowed)[1]) >= 0.95
+    assert index.size == len(vectors) and index.card.size == len(vectors)  # rebuilt over every vector
+    assert (index.search(vectors[:50], 1)[1][:, 0] == np.arange(50)).mean() >= 0.9  # positions are the input's
 
 
 def test_small_catalogs_stay_exact_and_a_memory_budget_is_obeyed(vectors):

@@ -20,6 +20,7 @@ import numpy as np
 from kit.bundles.copurchase import CoPurchaseCompleter
 from kit.catalog import Catalog
 from kit.search.engine import CatalogSearch
+from kit.errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class GraphCompletion:
 
     def __init__(self, model: CoPurchaseCompleter, catalog: Catalog, fallback: EmbeddingCompletion) -> None:
         if model.num_items != len(catalog):
-            raise ValueError(f"the graph has {model.num_items} items but catalog {catalog.name!r} {len(catalog)}")
+            raise BadInput(f"the graph has {model.num_items} items but catalog {catalog.name!r} {len(catalog)}")
         self.model, self.catalog, self.fallback = model, catalog, fallback
         self.source = f"{model.name} (trained on co-purchases)"
         self._position = {item_id: p for p, item_id in enumerate(catalog.ids)}

@@ -18,6 +18,7 @@ from torch_geometric.data import HeteroData
 
 from kit.bundles.data import UB
 from kit.eval import ndcg_at_k, recall_at_k
+from kit.errors import BadInput
 
 ScoreFn = Callable[[torch.Tensor], torch.Tensor]  # user ids (U,) -> scores (U, num_bundles)
 
@@ -38,7 +39,7 @@ def evaluate_ranking(score: ScoreFn, data: HeteroData, split: str = "test", ks: 
     as relevant (new bundles are ranked among the new bundles, as in cold-start item recommendation).
     """
     if split not in ("tune", "test"):
-        raise ValueError(f"split must be tune or test, got {split!r}")
+        raise BadInput(f"split must be tune or test, got {split!r}")
     relevant = _by_user(data[UB][f"{split}_edge_index"])
     if only_bundles is not None:
         relevant = {u: [b for b in bs if b in only_bundles] for u, bs in relevant.items()}
@@ -46,7 +47,7 @@ def evaluate_ranking(score: ScoreFn, data: HeteroData, split: str = "test", ks: 
     train = _by_user(data[UB].edge_index)
     users = sorted(relevant)
     if not users:
-        raise ValueError(f"no user has a relevant bundle in the {split} split")
+        raise BadInput(f"no user has a relevant bundle in the {split} split")
     totals = {f"{metric}@{k}": 0.0 for k in ks for metric in ("recall", "ndcg")}
     top = max(ks) if only_bundles is None else min(max(ks), len(only_bundles))
     for start in range(0, len(users), batch_size):

@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from kit.config import kit_home
 from kit.files import load_npz, save_npz
+from kit.errors import BadInput
 
 log = logging.getLogger(__name__)
 STALE_TMP_SECONDS = 3600
@@ -79,7 +80,7 @@ class EmbeddingCache:
     def put(self, keys: Sequence[str], vectors: np.ndarray) -> None:
         """Write one shard atomically (temp file, then rename)."""
         if len(keys) != len(vectors):
-            raise ValueError(f"{len(keys)} keys but {len(vectors)} vectors: refusing to write a misaligned shard")
+            raise BadInput(f"{len(keys)} keys but {len(vectors)} vectors: refusing to write a misaligned shard")
         if len(keys) == 0:
             return
         vectors = np.asarray(vectors, dtype=self.dtype)

@@ -34,7 +34,7 @@ class CatalogEmbeddings:
         if mode == "image":
             return self.image
         if mode != "fused":
-            raise ValueError(f"mode must be fused, image or text, got {mode!r}")
+            raise BadInput(f"mode must be fused, image or text, got {mode!r}")
         fused = self.text + self.image
         return fused / np.linalg.norm(fused, axis=1, keepdims=True).clip(min=1e-12)
 

@@ -171,7 +171,7 @@ class ItemEncoder:
         reported, the rest go on; ``"raise"``: the first unreadable one raises BadInput (for callers whose
         rows must line up with their inputs, such as caches and evaluations)."""
         if on_error not in ("skip", "raise"):
-            raise ValueError(f"on_error must be 'skip' or 'raise', got {on_error!r}")
+            raise BadInput(f"on_error must be 'skip' or 'raise', got {on_error!r}")
         pixels, indices, skipped, out = [], [], [], []
         for i, image in enumerate(images):
             try:

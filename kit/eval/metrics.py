@@ -16,17 +16,18 @@ import math
 from collections.abc import Collection, Hashable, Iterable, Sequence
 
 import numpy as np
+from kit.errors import BadInput
 
 
 def _check(k: int) -> None:
     if k <= 0:
-        raise ValueError(f"k must be positive, got {k}")
+        raise BadInput(f"k must be positive, got {k}")
 
 
 def recall_at_k(ranked: Sequence[Hashable], relevant: Collection[Hashable], k: int) -> float:
     _check(k)
     if not relevant:
-        raise ValueError("recall is undefined for a query with no relevant items")
+        raise BadInput("recall is undefined for a query with no relevant items")
     return len(set(ranked[:k]) & set(relevant)) / len(relevant)
 
 
@@ -43,7 +44,7 @@ def hit_rate_at_k(ranked: Sequence[Hashable], relevant: Collection[Hashable], k:
 def ndcg_at_k(ranked: Sequence[Hashable], relevant: Collection[Hashable], k: int) -> float:
     _check(k)
     if not relevant:
-        raise ValueError("NDCG is undefined for a query with no relevant items")
+        raise BadInput("NDCG is undefined for a query with no relevant items")
     relevant = set(relevant)
     dcg = sum(1.0 / math.log2(i + 2) for i, item in enumerate(ranked[:k]) if item in relevant)
     ideal = sum(1.0 / math.log2(i + 2) for i in range(min(k, len(relevant))))
@@ -61,7 +62,7 @@ def mrr(ranked: Sequence[Hashable], relevant: Collection[Hashable]) -> float:
 def catalog_coverage(recommendations: Iterable[Sequence[Hashable]], catalog_size: int) -> float:
     """Share of the catalog that appears in at least one recommendation list."""
     if catalog_size <= 0:
-        raise ValueError("catalog_size must be positive")
+        raise BadInput("catalog_size must be positive")
     return len({item for ranked in recommendations for item in ranked}) / catalog_size
 
 
@@ -89,7 +90,7 @@ def intra_list_diversity(vectors: np.ndarray) -> float:
 def novelty(recommendations: Iterable[Sequence[Hashable]], interactions: dict[Hashable, int], users: int) -> float:
     """Mean self-information (bits) of the recommended items; an item nobody interacted with counts as seen once."""
     if users <= 0:
-        raise ValueError("users must be positive")
+        raise BadInput("users must be positive")
     bits = [-math.log2(max(interactions.get(item, 0), 1) / users) for ranked in recommendations for item in ranked]
     return float(np.mean(bits)) if bits else 0.0
 
@@ -97,7 +98,7 @@ def novelty(recommendations: Iterable[Sequence[Hashable]], interactions: dict[Ha
 def popularity_gini(recommendations: Iterable[Sequence[Hashable]], catalog: Sequence[Hashable]) -> float:
     """Gini coefficient of recommendation counts over the whole catalog (items never recommended count 0)."""
     if not catalog:
-        raise ValueError("catalog must not be empty")
+        raise BadInput("catalog must not be empty")
     counts = dict.fromkeys(catalog, 0)
     for ranked in recommendations:
         for item in ranked:
@@ -112,7 +113,7 @@ def popularity_gini(recommendations: Iterable[Sequence[Hashable]], catalog: Sequ
 def long_tail_items(interactions: dict[Hashable, int], catalog: Sequence[Hashable], head_fraction: float = 0.2) -> set:
     """The catalog minus its ``head_fraction`` most interacted-with items (ties broken by catalog order)."""
     if not 0 <= head_fraction < 1:
-        raise ValueError("head_fraction must be in [0, 1)")
+        raise BadInput("head_fraction must be in [0, 1)")
     order = sorted(range(len(catalog)), key=lambda i: -interactions.get(catalog[i], 0))
     head = {catalog[i] for i in order[:int(round(head_fraction * len(catalog)))]}
     return set(catalog) - head
@@ -133,9 +134,9 @@ def bootstrap_interval(values: Sequence[float], level: float = 0.95, resamples: 
     """The ``level`` percentile interval of the mean of ``values`` over ``resamples`` resamples with replacement."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
-        raise ValueError("a bootstrap needs at least one value")
+        raise BadInput("a bootstrap needs at least one value")
     if not 0 < level < 1:
-        raise ValueError("level must be in (0, 1)")
+        raise BadInput("level must be in (0, 1)")
     rng = np.random.default_rng(seed)
     means = values[rng.integers(0, len(values), size=(resamples, len(values)))].mean(axis=1)
     tail = (1 - level) / 2 * 100
@@ -146,7 +147,7 @@ def bootstrap_interval(values: Sequence[float], level: float = 0.95, resamples: 
 def kendall_tau(first: Sequence[float], second: Sequence[float]) -> float:
     """Kendall's tau-b of two scorings of the same systems (ties handled); nan when either is constant."""
     if len(first) != len(second) or len(first) < 2:
-        raise ValueError("kendall_tau needs two equally long sequences of at least 2 values")
+        raise BadInput("kendall_tau needs two equally long sequences of at least 2 values")
     from scipy.stats import kendalltau
 
     return float(kendalltau(first, second).statistic)

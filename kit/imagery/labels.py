@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+from kit.errors import BadInput
 
 LABEL = "AI-generated image, not a product photo"
 
@@ -31,7 +32,7 @@ class GeneratedImage:
         """Write a PNG whose text chunks say it is generated, by which model, from which prompt."""
         path = Path(path)
         if path.suffix.lower() != ".png":
-            raise ValueError(f"generated images are saved as PNG (their label lives in PNG metadata), not {path.suffix}")
+            raise BadInput(f"generated images are saved as PNG (their label lives in PNG metadata), not {path.suffix}")
         info = PngInfo()
         for key, value in self.metadata().items():
             info.add_text(key, value)

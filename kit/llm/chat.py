@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from kit.errors import BadInput, KitError
+from kit.errors import BadInput, BadModelOutput, KitError
 
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 T = TypeVar("T", bound=BaseModel)
@@ -71,7 +71,7 @@ def extract_json(text: str) -> str:
     """The JSON object inside a reply: strips Markdown fences and prose around the outermost braces."""
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end < start:
-        raise ValueError("the reply holds no JSON object")
+        raise BadModelOutput("the reply holds no JSON object")
     return text[start:end + 1]
 
 

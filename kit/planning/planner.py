@@ -81,7 +81,7 @@ class Planner:
         """Plan ``goal``, yielding each visible step: candidate needs, the draft, each grounded step, done."""
         goal = quote_data(goal, limit=300)
         if not goal:
-            raise ValueError("the goal is empty; say what you are planning, e.g. 'brunch for four on Sunday'")
+            raise BadInput("the goal is empty; say what you are planning, e.g. 'brunch for four on Sunday'")
         constraints = constraints or Constraints()
         if self.needs == "free":
             messages = PLAN.render(goal=goal, catalog_summary=self.catalog_summary())
@@ -129,7 +129,7 @@ class Planner:
         """``plan`` edited by a follow-up ("cheaper", "no dairy", "add something for dessert")."""
         request = quote_data(request, limit=200)
         if not request:
-            raise ValueError("the follow-up is empty")
+            raise BadInput("the follow-up is empty")
         edit = read_edit(request) or self.llm.structured(EDIT.render(request=request), PlanEdit, log=self.log,
                                                          purpose=EDIT.id)
         constraints = plan.constraints.model_copy(deep=True)

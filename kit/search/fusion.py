@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
+from kit.errors import BadInput
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = 60,
@@ -17,7 +18,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = 60,
     """Fuse best-first lists into one best-first list of (id, fused score); ranks start at 1."""
     weights = [1.0] * len(rankings) if weights is None else list(weights)
     if len(weights) != len(rankings):
-        raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
+        raise BadInput(f"{len(rankings)} rankings but {len(weights)} weights")
     fused: dict[Hashable, float] = defaultdict(float)
     for ranking, weight in zip(rankings, weights):
         if weight <= 0:

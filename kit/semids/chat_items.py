@@ -26,6 +26,7 @@ from torch import nn
 
 from kit.semids.codes import SemanticIds
 from kit.sequences import NextItemExample, SequenceData
+from kit.errors import BadInput
 
 TOKEN = re.compile(r"<\|sid_(\d+)_(\d+)\|>")
 
@@ -98,7 +99,7 @@ class ItemChat(nn.Module):
         params = dict(self.named_parameters())
         missing = [name for name in state if name not in params]
         if missing and strict:
-            raise KeyError(f"unknown parameters {missing[:3]}")
+            raise BadInput(f"unknown parameters {missing[:3]}")
         with torch.no_grad():
             for name, value in state.items():
                 params[name].copy_(value)

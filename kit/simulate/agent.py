@@ -19,6 +19,7 @@ from kit.llm.chat import CallLog, ChatModel, StructuredOutputError
 from kit.llm.prompting import quote_data
 from kit.simulate.decisions import Action, Decision
 from kit.simulate.shoppers import Shopper, short_title
+from kit.errors import BadModelOutput
 
 SYSTEM = ("You are role-playing one shopper of an online shop for industrial and scientific supplies. You are "
           "shown a page of items. Decide like this shopper would, from what they bought before. Reply with one "
@@ -35,9 +36,9 @@ class _Reply(BaseModel):
     @model_validator(mode="after")
     def _item_matches_action(self) -> "_Reply":
         if self.action in ("click", "basket") and self.item == 0:
-            raise ValueError(f"{self.action} needs the number of an item")
+            raise BadModelOutput(f"{self.action} needs the number of an item")
         if self.action in ("skip", "leave") and self.item != 0:
-            raise ValueError(f"{self.action} takes item 0")
+            raise BadModelOutput(f"{self.action} takes item 0")
         return self
 
 

@@ -17,6 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.paradigms.task import ItemTexts, Phrase, RankingCase, ask_about_history
 from kit.llm.prompting import PromptTemplate
+from kit.errors import NotFitted
 
 PROFILE = PromptTemplate(
     name="user_profile",
@@ -63,6 +64,6 @@ class ProfileFeatureRecommender:
 
     def rank(self, case: RankingCase) -> list[int]:
         if self.model is None:
-            raise RuntimeError("fit the recommender on training cases first (ProfileFeatureRecommender.fit)")
+            raise NotFitted("fit the recommender on training cases first (ProfileFeatureRecommender.fit)")
         scores = self.model.decision_function(self.features(case))
         return [case.candidates[i] for i in np.argsort(-scores, kind="stable")]

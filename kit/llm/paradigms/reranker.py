@@ -27,6 +27,7 @@ from scipy.stats import spearmanr
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.paradigms.task import ItemTexts, RankingCase, history_block
 from kit.llm.prompting import PromptTemplate, quote_data
+from kit.errors import BadInput
 
 RANK = PromptTemplate(
     name="rank_candidates",
@@ -98,7 +99,7 @@ class LLMRanker:
 def position_bias(presented: list[list[int] | tuple[int, ...]], rankings: list[list[int]]) -> np.ndarray:
     """Share of rankings whose top choice was presented at each position (no bias: 1/N each)."""
     if not rankings:
-        raise ValueError("position bias needs at least one ranking")
+        raise BadInput("position bias needs at least one ranking")
     counts = np.zeros(max(len(p) for p in presented))
     for shown, ranked in zip(presented, rankings):
         counts[list(shown).index(ranked[0])] += 1

@@ -19,6 +19,7 @@ from kit.clip.towers import TextEncoder, load_text_encoder
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.prompting import PromptTemplate, quote_data
 from kit.sequences import SequenceData, sample_unseen
+from kit.errors import BadInput
 
 Phrase = Annotated[str, Field(min_length=2, max_length=30)]  # a few words: an interest, a search query
 T = TypeVar("T", bound=BaseModel)
@@ -43,7 +44,7 @@ def build_ranking_cases(data: SequenceData, split: str = "test", n_users: int = 
                         max_history: int = 10, seed: int = 0) -> list[RankingCase]:
     """``n_users`` sampled examples of ``split``; negatives drawn uniformly from items the user has not seen."""
     if n_candidates < 2:
-        raise ValueError("a ranking needs at least 2 candidates")
+        raise BadInput("a ranking needs at least 2 candidates")
     rng = random.Random(seed)
     examples = rng.sample(data.splits[split], min(n_users, len(data.splits[split])))
     cases = []
