@@ -390,7 +390,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     elif args.catalog == "fashion_products":
         result = evaluate.fashion_text_to_image(encoder, limit=args.limit)
         zero_shot = evaluate.zero_shot_attributes(encoder, limit=args.limit)  # from the held-out photos alone
-        result["zero_shot"] = {k: v for k, v in zero_shot.items() if k != "n"}
+        result["zero_shot"] = {k: v for k, v in zero_shot.items() if k not in ("n", "majority")}
+        result["zero_shot_majority"] = zero_shot["majority"]  # the baseline to beat: always the commonest label
     else:
         result = evaluate.title_to_image(encoder, own, limit=args.limit)
     print(json.dumps(result, indent=None if args.json else 2))

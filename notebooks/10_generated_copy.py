@@ -41,7 +41,6 @@ from kit.logs import configure_logging
 configure_logging()  # one line per step from the kit, no library chatter (verbose=True shows it)
 
 import json
-import random
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -54,7 +53,7 @@ from kit.generate import FACT_TYPES, FactChecker, FactType, ItemFacts, LLMWriter
 from kit.llm.factory import load_chat_model
 from kit.planning import Planner
 from kit.search import CatalogSearch
-from kit.semids.explain import explain_next, recommend_with_reasons
+from kit.semids.explain import faithfulness, recommend_with_reasons
 from kit.semids.pipeline import SCORERS, SemidsConfig, load_sequences
 
 # %% tags=["parameters"]
@@ -102,10 +101,15 @@ first = template["texts"][0]
 print(first["text"], f"\n({first['label']})")
 print(pd.DataFrame(first["claims"])[["fact", "said", "value", "verdict"]].drop_duplicates())
 print(f"template hallucination rate on {template['items']} items: {template['hallucination_rate']:.3f}")
+# a checker that never says `wrong` would also give 0.000: plant a wrong colour and see it caught
+wrong_colour = next(c for c in ("Red", "Green", "Yellow") if c != held_out[0].attributes.get("baseColour"))
+planted = checker.claims(f"A {wrong_colour.lower()} favourite for every day.", facts)
+print([(c.said, c.verdict) for c in planted])
 
 # %% [markdown]
-# **What you should see:** a short text labelled as generated, every claim `ok`, and a rate of 0.000. The
-# template is the floor: correct by construction, and dull. A checker that flagged it would be a broken checker.
+# **What you should see:** a short text labelled as generated, every claim `ok`, and a rate of 0.000; the planted
+# colour comes back `wrong`. The template is the floor: correct by construction, and dull. A checker that flagged
+# it would be a broken checker, and so would one that let the planted colour pass.
 
 # %% [markdown]
 # ## 3 The LLM writer, checked and retried
@@ -116,7 +120,8 @@ print(f"template hallucination rate on {template['items']} items: {template['hal
 # **Predict first:** will a 135M model's first drafts state wrong facts? Will the shown texts?
 
 # %%
-llm_report = write_copy(held_out[:ITEMS], LLMWriter(load_chat_model(LLM)), checker, TONE).to_dict()
+chat = load_chat_model(LLM)  # one chat model for the writer here and the planner in section 4
+llm_report = write_copy(held_out[:ITEMS], LLMWriter(chat), checker, TONE).to_dict()
 for copy in llm_report["texts"][:2]:
     print("FIRST DRAFT:", copy["first_draft"][:300])
     print("  failing claims:", [(c["said"], c["verdict"], c["expected"]) for c in copy["first_draft_failures"]])
@@ -156,7 +161,7 @@ print("COMPLETION")
 completions = EmbeddingCompletion(search).complete([hits[0].id], k=3)
 for c in completions:
     print(f"  {grocery[c.item_id].title:24} {c.reason}")
-plan = Planner(load_chat_model(LLM), search).plan(GOAL)
+plan = Planner(chat, search).plan(GOAL)
 print("PLAN")
 for entry in plan.basket[:3]:
     print(f"  {entry.title:24} {entry.reason}")
@@ -185,29 +190,27 @@ for e in explained:
 
 # %% [markdown]
 # **What you should see:** three products, each explained by one history item, for `content` the last purchase.
-# Now the test of faithfulness over many users: remove the item an explanation names, or a random other history
-# item, and see where the recommendation falls.
+# Now the test of faithfulness over many users. Removing the named item hurts most by construction (that is how
+# it was chosen), so that alone proves nothing. The test is the other direction, which the explainer never
+# looked at: keep *only* the named item as the history, or only a random other history item, and see where the
+# recommendation lands (sufficiency).
 
 # %%
-rng = random.Random(SEED)
-named, other = [], []
-for example in [e for e in data.splits["test"] if len(e.history) >= 3][:100]:
-    top = recommend_with_reasons(score, example.history, data.texts, SEQUENCE_MODEL, k=1)[0]
-    if not top.evidence:
-        continue
-    named.append(top.evidence[0].rank_without + 1)
-    position = rng.choice([p for p in range(len(example.history)) if p != top.evidence[0].position])
-    rest = example.history[:position] + example.history[position + 1:]
-    other.append(explain_next(score, rest, top.item, data.texts, SEQUENCE_MODEL).rank + 1)
-plt.boxplot([named, other])
-plt.xticks([1, 2], ["without the named item", "without another item"])
+check = faithfulness(score, [e for e in data.splits["test"] if len(e.history) >= 3][:100], data.texts,
+                     SEQUENCE_MODEL, seed=SEED)
+summary = check.summary()
+plt.boxplot([check.only_named, check.only_other, check.without_named])
+plt.xticks([1, 2, 3], ["only the named item", "only another item", "without the named item"])
 plt.yscale("log")
 plt.ylabel("rank of the recommended item (1 = top)")
 plt.show()
+print({k: summary[k] for k in ("explained", "median_only_named", "median_only_other", "named_is_recent")})
 
 # %% [markdown]
-# **What you should see:** without the named item the recommendation falls far down (for `content` the median
-# is past #1,000); without another history item it mostly stays at #1. The explanation names what the model used.
+# **What you should see:** with only the named item the recommendation stays at #1; with only another history
+# item it falls past #1,000; without the named item it falls too. For `content` the named item is always the
+# most recent purchase (`named_is_recent` 1.0): the model reads nothing else. Try `SEQUENCE_MODEL = "sasrec"`
+# to see a model whose evidence is not always the last purchase.
 
 # %% [markdown]
 # ## 6 Exercise: add a fact type to the checker
@@ -247,11 +250,12 @@ plt.show()
 # %% tags=["results"]
 # For the tests: the numbers this run produced (notebooks/README.md lists what they must be).
 results_json = {"template_rate": template["hallucination_rate"], "template_items": template["items"],
+                "planted_caught": any(c.verdict == "wrong" for c in planted),
                 "llm_items": llm_report["items"], "llm_shown_rate": llm_report["hallucination_rate"],
                 "llm_first_rate": llm_report["first_draft_hallucination_rate"],
                 "labelled": all("generated" in c["label"].lower() for c in llm_report["texts"]),
                 "search_why": all(h.why for h in hits), "completion_why": all(c.reason for c in completions),
                 "plan_why": all(e.reason for e in plan.basket), "sequence_why": all(e.why for e in explained),
-                "median_rank_without_named": float(pd.Series(named).median()) if named else None,
-                "median_rank_without_other": float(pd.Series(other).median()) if other else None}
+                "median_rank_only_named": summary["median_only_named"],
+                "median_rank_only_other": summary["median_only_other"]}
 print("RESULTS_JSON " + json.dumps(results_json))

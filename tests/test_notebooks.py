@@ -72,6 +72,10 @@ def test_executed_copy_matches_its_source_and_shows_results(stem):
         f"{lesson.executed.name} and {lesson.source.name} are out of sync: run `jupytext --sync` or `make notebooks`"
     recorded = executed.metadata.get("shopkit", {})
     assert recorded.get("code_digest") == runner.code_digest(source), f"outputs are from older code: `make notebooks`"
+    ran = recorded.get("kit_digest", {})
+    changed = sorted(name for name, digest in runner.kit_digest(source).items() if ran.get(name) != digest)
+    assert not changed, (f"outputs are from older kit code ({', '.join(changed[:6])} changed since they ran): "
+                         f"`python tools/notebooks.py {stem} --write`")
     counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
     assert all(counts) and counts == sorted(counts), "every code cell ran, top to bottom"
     outputs = [o for c in executed.cells if c.cell_type == "code" for o in c.outputs]
@@ -129,3 +133,15 @@ def test_make_lab_serves_the_notebooks_with_the_shopkit_kernel(lit_encoder):
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_a_notebook_is_stale_when_kit_code_it_runs_changes_but_not_when_a_docstring_does(tmp_path):
+    module = tmp_path / "m.py"
+    module.write_text('"""Doc."""\n\ndef f(x):\n    """Say why."""\n    return x + 1  # a comment\n')
+    before = runner._behaviour_digest(module)
+    module.write_text('"""Another doc."""\n\n\ndef f(x):\n    """Say why, better."""\n    return x + 1\n')
+    assert runner._behaviour_digest(module) == before
+    module.write_text('"""Doc."""\n\ndef f(x):\n    return x + 2\n')
+    assert runner._behaviour_digest(module) != before
+    lesson = runner.read_source(LESSONS["00_quick_start"])  # imports kit.search, which imports kit.search.index
+    assert {"kit.search", "kit.search.engine", "kit.search.index", "kit.errors"} <= set(runner.kit_modules(lesson))

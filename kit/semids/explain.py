@@ -12,10 +12,20 @@ It works for every scorer with the kit's ``score(histories) -> (batch, n_items)`
 content neighbours, co-purchase, SASRec, and TIGER through :meth:`kit.semids.tiger.Tiger.score`), one
 batched call of ``len(history) + 1`` rows. When no removal moves the item (popularity), the explanation
 says the history did not matter instead of inventing a reason.
+
+Measuring an explanation with the quantity that chose it proves nothing: the named item is by construction
+the one whose removal costs most, so "removing it hurts more than removing another" cannot fail.
+:func:`faithfulness` therefore also measures *sufficiency* (DeYoung et al., ERASER 2020), which the
+explainer never looked at: the item's rank when the history is the named item alone, against the same for
+the simplest explainer ("because you just bought X", the most recent purchase) and for a random other
+history item::
+
+    rank_only(h) = rank of the item when the history is just (h,)
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -100,4 +110,66 @@ def recommend_with_reasons(score: Scorer, history: Sequence[int], titles: Sequen
     return [explain_next(score, history, int(i), titles, model, exclude_history=exclude_history) for i in best]
 
 
-__all__ = ["Explanation", "HistoryEvidence", "Scorer", "explain_next", "rank_of", "recommend_with_reasons"]
+@dataclass(frozen=True)
+class Faithfulness:
+    """Ranks (1-based) of each explained user's top recommendation under occlusions of its history.
+
+    ``without_*``: that history item removed (comprehensiveness; for the named item the largest cost by
+    construction, so it is a description, not a test). ``only_*``: the history is that item alone
+    (sufficiency, which the explainer never measured). ``named_is_recent``: users whose named item is their
+    most recent purchase (there the two explainers agree).
+    """
+
+    model: str
+    users: int
+    explained: int
+    without_named: list[int]
+    without_other: list[int]
+    only_named: list[int]
+    only_recent: list[int]
+    only_other: list[int]
+    named_is_recent: list[bool]
+
+    def summary(self) -> dict:
+        """Medians, and the share of explained users whose named item alone keeps the pick at least as high
+        as the most recent purchase alone, counted where the two differ."""
+        median = lambda v: float(np.median(v)) if v else None  # noqa: E731
+        differ = [(n, r) for n, r, same in zip(self.only_named, self.only_recent, self.named_is_recent) if not same]
+        return {"model": self.model, "users": self.users, "explained": self.explained,
+                "median_without_named": median(self.without_named), "median_without_other": median(self.without_other),
+                "median_only_named": median(self.only_named), "median_only_recent": median(self.only_recent),
+                "median_only_other": median(self.only_other),
+                "named_is_recent": float(np.mean(self.named_is_recent)) if self.named_is_recent else None,
+                "named_beats_recent_where_they_differ": float(np.mean([n <= r for n, r in differ])) if differ else None,
+                "differ": len(differ)}
+
+
+def faithfulness(score: Scorer, examples: Sequence, titles: Sequence[str], model: str, seed: int = 0) -> Faithfulness:
+    """Occlusion measurements of each example's top recommendation (``examples``: objects with a ``history``
+    of at least 2 items), one batched scorer call per example."""
+    rng = random.Random(seed)
+    out: dict[str, list] = {k: [] for k in ("without_named", "without_other", "only_named", "only_recent",
+                                            "only_other", "named_is_recent")}
+    explained = 0
+    for example in examples:
+        history = tuple(int(i) for i in example.history)
+        top = recommend_with_reasons(score, history, titles, model, k=1)[0]
+        if not top.evidence:
+            continue
+        explained += 1
+        named = top.evidence[0].position
+        other = rng.choice([p for p in range(len(history)) if p != named])
+        recent = len(history) - 1
+        rows = [history[:other] + history[other + 1:], (history[named],), (history[recent],), (history[other],)]
+        scores = np.array(score(rows), dtype=np.float64)
+        scores[:, [i for i in history if i != top.item]] = -np.inf  # ranks among items not bought yet
+        without_other, only_named, only_recent, only_other = (rank_of(row, top.item) + 1 for row in scores)
+        out["without_named"].append(top.evidence[0].rank_without + 1)
+        for key, value in (("without_other", without_other), ("only_named", only_named),
+                           ("only_recent", only_recent), ("only_other", only_other), ("named_is_recent", named == recent)):
+            out[key].append(value)
+    return Faithfulness(model, len(examples), explained, **out)
+
+
+__all__ = ["Explanation", "Faithfulness", "HistoryEvidence", "Scorer", "explain_next", "faithfulness", "rank_of",
+           "recommend_with_reasons"]
