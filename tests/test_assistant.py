@@ -36,6 +36,21 @@ def test_the_tool_table_is_the_one_definition():
         if tool.name in ("image_search", "steer"):
             continue
         assert route_by_rules(tool.examples[0]).tool == tool.name, tool.examples[0]
+    # the LLM's worked examples are the table's examples (a new tool's examples reach the prompt by themselves)
+    shown = {turn.removeprefix("Turn: "): json.loads(answer) for turn, answer in ROUTE.examples}
+    assert set(shown) <= {e for tool in TOOLS.values() for e in tool.examples}
+    assert {answer["tool"] for answer in shown.values()} == set(TOOLS) - {"image_search"}  # a photo is not text
+    assert shown["add the last one"] == {"tool": "add", "position": -1}
+
+
+def test_handlers_get_a_context_not_the_assistant():
+    import inspect
+
+    from kit.assistant import tools
+
+    assert "assistant" not in {f.name for f in __import__("dataclasses").fields(tools.TurnContext)}
+    code = inspect.getsource(tools)
+    assert "ctx.assistant" not in code and "import Assistant" not in code and "kit.assistant.orchestrator" not in code
 
 
 def test_rules_route_common_turns():

@@ -90,7 +90,7 @@ def test_executed_copy_matches_its_source_and_shows_results(stem):
 def test_notebook_runs_with_its_solutions_and_records_sane_results(stem, lit_encoder):
     lesson = LESSONS[stem]
     nb = runner.read_source(lesson)
-    runner.execute(nb, with_solutions=True)
+    runner.execute(nb, with_solutions=True, parameters=lesson.test_parameters)
     assert lesson.check(runner.recorded_results(nb)), lesson.expected
 
 
@@ -145,3 +145,15 @@ def test_a_notebook_is_stale_when_kit_code_it_runs_changes_but_not_when_a_docstr
     assert runner._behaviour_digest(module) != before
     lesson = runner.read_source(LESSONS["00_quick_start"])  # imports kit.search, which imports kit.search.index
     assert {"kit.search", "kit.search.engine", "kit.search.index", "kit.errors"} <= set(runner.kit_modules(lesson))
+
+
+def test_test_parameters_override_only_what_the_parameters_cell_defines():
+    for lesson in LESSONS.values():
+        nb = runner.read_source(lesson)
+        runner.with_parameters(nb, lesson.test_parameters)  # every lesson's test values name real parameters
+    nb = runner.read_source(LESSONS["07_semantic_ids"])
+    runner.with_parameters(nb, {"EVAL_USERS": 5})
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    assert nb.cells[at + 1].source == "EVAL_USERS = 5" and "injected-parameters" in nb.cells[at + 1].metadata["tags"]
+    with pytest.raises(ValueError, match="not parameters of this notebook"):
+        runner.with_parameters(nb, {"EPOCHS_TYPO": 1})

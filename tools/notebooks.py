@@ -20,7 +20,7 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -38,6 +38,9 @@ class Lesson:
     data: tuple[str, ...]
     check: Callable[[dict], bool]
     expected: str  # the check in words, for the teacher's table of expected outputs
+    # smaller values of some parameters that the tests run with: the same code path and the same check, in less
+    # time (as Microsoft Recommenders' tests run their notebooks with papermill parameters)
+    test_parameters: dict = field(default_factory=dict)
 
     @property
     def source(self) -> Path:
@@ -212,11 +215,29 @@ def solutions(nb) -> list[str]:
     return [code for c in nb.cells if "solution" in c.metadata.get("tags", []) for code in SOLUTION.findall(c.source)]
 
 
-def execute(nb, with_solutions: bool = False, timeout: int = 900) -> float:
-    """Run ``nb`` in place in the shopkit kernel from notebooks/; returns the seconds it took."""
+def with_parameters(nb, parameters: dict) -> None:
+    """Override some parameters in place: a cell right after the one tagged ``parameters`` assigns them (what
+    papermill injects). Only names the parameters cell defines can be overridden."""
+    import nbformat
+
+    at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
+    defined = set(re.findall(r"^([A-Z_][A-Z0-9_]*)\s*=", nb.cells[at].source, re.M))
+    unknown = set(parameters) - defined
+    if unknown:
+        raise ValueError(f"not parameters of this notebook: {sorted(unknown)}; it has {sorted(defined)}")
+    cell = nbformat.v4.new_code_cell("\n".join(f"{name} = {value!r}" for name, value in parameters.items()))
+    cell.metadata["tags"] = ["injected-parameters"]
+    nb.cells.insert(at + 1, cell)
+
+
+def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: dict | None = None) -> float:
+    """Run ``nb`` in place in the shopkit kernel from notebooks/; returns the seconds it took. ``parameters``
+    override the parameters cell (:func:`with_parameters`)."""
     import nbformat
     from nbclient import NotebookClient
 
+    if parameters:
+        with_parameters(nb, parameters)
     if with_solutions:
         nb.cells.extend(nbformat.v4.new_code_cell(code) for code in solutions(nb))
     started = time.perf_counter()

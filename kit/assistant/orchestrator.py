@@ -27,14 +27,13 @@ from kit.assistant.clarify import Clarifier
 from kit.assistant.completion import EmbeddingCompletion, GraphCompletion
 from kit.assistant.router import MAX_QUERY, clean_text, route
 from kit.assistant.state import ConversationState
-from kit.assistant.tools import TOOLS, ItemRef, ProductCard, Reply, TurnContext, arguments, resolve_position
+from kit.assistant.tools import TOOLS, ProductCard, Reply, TurnContext, arguments
 from kit.catalog import Catalog, Item
 from kit.errors import BadInput, KitError
 from kit.images import ImageInput, load_image
 from kit.llm.chat import CallLog, ChatModel
 from kit.planning import NeedsMode, Planner
-from kit.planning.grounding import is_excluded
-from kit.search.engine import CatalogSearch, SearchResult
+from kit.search.engine import CatalogSearch
 from kit.speech import CatalogBias, CatalogVocabulary
 
 log = logging.getLogger(__name__)
@@ -160,12 +159,13 @@ class Assistant:
         photo = load_image(image) if image is not None else None
         raw = text if isinstance(text, str) else ""
         text = clean_text(raw)
-        # 2. route, then validate the chosen tool's arguments
+        # 2. route, then validate the chosen tool's arguments; a query longer than a tool reads is cut here
         choice, routed_by = route(text, self.router_llm, has_image=photo is not None, has_plan=state.plan is not None,
                                   log=self.log)
+        cut = len(text) > MAX_QUERY and "query" in TOOLS[choice.tool].args.model_fields and bool(choice.query)
         # 3. run the tool
         reply = self.run_tool(state, choice.tool, arguments(choice), photo, progress)
-        if len(text) > MAX_QUERY and choice.tool in ("search", "plan", "steer"):
+        if cut:
             reply.text += f"\n(I read only the first {MAX_QUERY} characters of your message.)"
         reply.routed_by, reply.heard = routed_by, heard
         return reply
@@ -178,19 +178,22 @@ class Assistant:
         spec = TOOLS[tool]
         if not isinstance(args, spec.args):
             args = spec.args.model_validate(args or {})
-        return spec.handler(TurnContext(self, state, photo, progress), args)
+        return spec.handler(self.context(state, photo, progress), args)
 
-    # -- what the tools use --------------------------------------------------------------------------
-    def search_catalog(self, state: ConversationState, query: str, k: int | None = None) -> list[SearchResult]:
-        search = self.searches[state.catalog]
-        k = k or self.k
-        return [r for r in search.hybrid(query, k=k * 3) if not is_excluded(r.item, state.exclude)][:k]
+    # -- what the tools get --------------------------------------------------------------------------
+    def context(self, state: ConversationState, photo: object | None = None,
+                progress: Callable[[str], None] | None = None) -> TurnContext:
+        """The state's catalog and the models a tool may need (each loaded on first use), never the assistant."""
+        name = state.catalog
+        return TurnContext(state, self.searches[name], self.k, tuple(self.searches),
+                           planner=lambda: self.planner(name), completer=lambda: self.completer(name),
+                           clarifier=lambda: self.clarifier(name), draw=self.draw, photo=photo, progress=progress)
 
-    def clarifying_question(self, catalog: str, query: str) -> str | None:
-        """A question back when a search request is too vague to answer well (kit/assistant/clarify.py), else None."""
+    def clarifier(self, catalog: str) -> Clarifier:
+        """Asks back when a search request is too vague to answer well (kit/assistant/clarify.py)."""
         if catalog not in self._clarifiers:
             self._clarifiers[catalog] = Clarifier(self.searches[catalog], self.min_dense_match)
-        return self._clarifiers[catalog].question(query)
+        return self._clarifiers[catalog]
 
     def planner(self, catalog: str) -> Planner:
         if catalog not in self._planners:
@@ -201,16 +204,6 @@ class Assistant:
     def completer(self, catalog: str):
         return self._completions[catalog].get()
 
-    def items_at(self, state: ConversationState, ref: ItemRef) -> list[Item]:
-        """The shown products a reference names: one position, or all of them."""
-        if not state.last_results:
-            raise BadInput("I have not shown any products yet; search first, e.g. 'green apples'")
-        catalog = self.searches[state.catalog].catalog
-        if ref.every:
-            return [catalog[i] for i in state.last_results]
-        index = resolve_position(1 if ref.position is None else ref.position, len(state.last_results))
-        return [catalog[state.last_results[index]]]
-
     def draw(self, item: Item, wish: str, seed: int):
         from kit.imagery import product_prompt
 
@@ -218,17 +211,6 @@ class Assistant:
 
         return self._imagery.get()(product_prompt(item, wish), num_inference_steps=30,
                                    generator=torch.Generator().manual_seed(seed))
-
-    def show(self, state: ConversationState, tool: str, text: str, rows: list[tuple[Item, str, float | None, str]],
-             remember: bool = True) -> Reply:
-        cards = [ProductCard(item.id, item.title, str(item.image) if item.image else None, reason,
-                             None if score is None else round(float(score), 4), source)
-                 for item, reason, score, source in rows]
-        if remember and cards:
-            state.last_results = [c.item_id for c in cards]
-        if not cards and tool in ("search", "image_search", "complete"):
-            text = "I found nothing in this catalog for that. Try other words, or 'help'."
-        return Reply(text, state, tool, cards=cards)
 
 
 def default_completion(search: CatalogSearch):

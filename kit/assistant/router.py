@@ -37,19 +37,6 @@ def has_words(text: str) -> bool:
     return any(c.isalnum() for c in text)
 
 
-ROUTE = PromptTemplate(
-    name="route",
-    version=2,
-    system="You route a shopping assistant's turn to one tool. Tools: " +
-           "; ".join(f"{t.name}: {t.help}" for t in TOOLS.values()) +
-           ". Positions: 1 = the first product shown, -1 = the last. Reply with JSON only.",
-    examples=[("Turn: red sneakers for running", ToolChoice(tool="search", query="red sneakers for running").model_dump_json()),
-              ("Turn: add the second one", ToolChoice(tool="add", position=2).model_dump_json()),
-              ("Turn: add the last one", ToolChoice(tool="add", position=-1).model_dump_json()),
-              ("Turn: we are hosting a dinner for six", ToolChoice(tool="plan", query="a dinner for six").model_dump_json())],
-    user="Turn: {turn}",
-)
-
 _ORDINALS = {"zeroth": 0, "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
              "eighth": 8, "ninth": 9, "tenth": 10}
 _FROM_END = [(r"\b(one |the one )?before (the )?last\b|\bsecond[- ]to[- ]last\b|\bpenultimate\b|\bsecond[- ]last\b", -2),
@@ -79,7 +66,11 @@ def wants_all(text: str) -> bool:
 
 
 def route_by_rules(text: str, has_image: bool = False, has_plan: bool = False) -> ToolChoice:
-    text = clean_text(text)
+    """The rule router on any text (cleaned here; :func:`route` gives it text cleaned once by the turn)."""
+    return _rules(clean_text(text), has_image, has_plan)
+
+
+def _rules(text: str, has_image: bool, has_plan: bool) -> ToolChoice:
     lowered = text.lower()
     query = text[:MAX_QUERY]
     position, every = find_position(lowered), wants_all(lowered)
@@ -119,18 +110,42 @@ def _strip_verbs(text: str) -> str:
     return " ".join(re.sub(r"\b(remove|delete|drop|take out|from|my|the|basket|cart|please)\b", " ", text).split())
 
 
+def _routing_examples() -> list[tuple[str, str]]:
+    """The LLM's worked examples, read from the tool table: each tool's example utterances with the choice the
+    rules make for them (in a conversation with products shown and a plan), where the rules pick that tool."""
+    examples = []
+    for tool in TOOLS.values():
+        for utterance in tool.examples:
+            choice = _rules(clean_text(utterance), has_image=False, has_plan=True)
+            if choice.tool == tool.name:
+                examples.append((f"Turn: {utterance}", choice.model_dump_json(exclude_defaults=True)))
+    return examples
+
+
+ROUTE = PromptTemplate(
+    name="route",
+    version=3,
+    system="You route a shopping assistant's turn to one tool. Tools: " +
+           "; ".join(f"{t.name}: {t.help}" for t in TOOLS.values()) +
+           ". Positions: 1 = the first product shown, -1 = the last. Reply with JSON only.",
+    examples=_routing_examples(),
+    user="Turn: {turn}",
+)
+
+
 def route(text: str, llm: ChatModel | None = None, has_image: bool = False, has_plan: bool = False,
           log: CallLog | None = None) -> tuple[ToolChoice, str]:
-    """The tool for this turn and who chose it ("llm" or "rules")."""
+    """The tool for this turn and who chose it ("llm" or "rules"). ``text`` is the turn as :func:`clean_text`
+    left it (the orchestrator cleans once)."""
     if llm is None or has_image or not has_words(text):
-        return route_by_rules(text, has_image, has_plan), "rules"
+        return _rules(text, has_image, has_plan), "rules"
     try:
-        choice = llm.structured(ROUTE.render(turn=quote_data(clean_text(text), MAX_QUERY)), ToolChoice, retries=1,
+        choice = llm.structured(ROUTE.render(turn=quote_data(text, MAX_QUERY)), ToolChoice, retries=1,
                                 log=log, purpose=ROUTE.id, max_new_tokens=96)
     except (StructuredOutputError, ValidationError):
-        return route_by_rules(text, has_image, has_plan), "rules"
+        return _rules(text, has_image, has_plan), "rules"
     if choice.tool == "plan" and has_plan and read_edit(text) is not None:
-        choice = ToolChoice(tool="steer", query=clean_text(text)[:MAX_QUERY])
+        choice = ToolChoice(tool="steer", query=text[:MAX_QUERY])
     return choice, "llm"
 
 

@@ -4,9 +4,11 @@
 schema, :class:`ToolChoice`, is built from it), the orchestrator (which runs ``tool.handler``), the
 help reply, and the app's quick buttons. Adding a tool is one :class:`Tool` record and its handler.
 
-A handler gets a :class:`TurnContext` (the assistant, a copy of the state it may change, the photo) and
-its validated arguments, and returns a :class:`Reply`. It raises a ``KitError`` subclass for anything
-the shopper can fix; the orchestrator turns that into a polite reply that names what would work.
+A handler gets a :class:`TurnContext` (a copy of the state it may change, the catalog's search, the photo,
+and the models it may need, each made on first use) and its validated arguments, and returns a
+:class:`Reply`. It never sees the assistant: what the tools share (:func:`show`, :func:`items_at`,
+:func:`search_catalog`) lives here, over the context. It raises a ``KitError`` subclass for anything the
+shopper can fix; the orchestrator turns that into a polite reply that names what would work.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from typing import TYPE_CHECKING, Callable, Literal
 from pydantic import BaseModel, Field, create_model
 
 from kit.assistant.state import ConversationState
-from kit.catalog import Item
+from kit.catalog import Catalog, Item
 from kit.errors import BadInput
+from kit.planning.grounding import is_excluded
 
 if TYPE_CHECKING:
-    from kit.assistant.orchestrator import Assistant
+    from kit.assistant.clarify import Clarifier
+    from kit.planning import Planner
+    from kit.search.engine import CatalogSearch, SearchResult
 
 MAX_QUERY = 300  # characters of a query a tool reads; longer turns are cut (and the reply says so)
 
@@ -51,10 +56,22 @@ class Reply:
 
 @dataclass
 class TurnContext:
-    assistant: "Assistant"
+    """What a tool may use in one turn. The models are factories: a tool that needs none loads none."""
+
     state: ConversationState  # a copy: handlers change it freely
+    search: "CatalogSearch"  # the state's catalog, embedded and indexed
+    k: int  # products per reply
+    catalogs: tuple[str, ...]  # every catalog the assistant serves (for help)
+    planner: Callable[[], "Planner"]
+    completer: Callable[[], object]  # the catalog's basket completer (kit/assistant/completion.py)
+    clarifier: Callable[[], "Clarifier"]
+    draw: Callable[[Item, str, int], object]  # (item, wish, seed) -> a labelled GeneratedImage
     photo: object | None = None  # a PIL image, already checked
     progress: Callable[[str], None] | None = None  # told each visible step of a long tool
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.search.catalog
 
     def tell(self, line: str) -> None:
         if self.progress is not None:
@@ -97,30 +114,62 @@ class Tool:
     needs_results: bool = False  # refers to products shown last
 
 
+# -- what the handlers share -----------------------------------------------------------------------
+Row = tuple[Item, str, "float | None", str]  # item, why it is shown, score, which model suggested it
+
+
+def show(ctx: TurnContext, tool: str, text: str, rows: list[Row], remember: bool = True) -> Reply:
+    """A reply with product cards; ``remember``: these become the products "the second one" refers to."""
+    state = ctx.state
+    cards = [ProductCard(item.id, item.title, str(item.image) if item.image else None, reason,
+                         None if score is None else round(float(score), 4), source)
+             for item, reason, score, source in rows]
+    if remember and cards:
+        state.last_results = [c.item_id for c in cards]
+    if not cards and tool in ("search", "image_search", "complete"):
+        text = "I found nothing in this catalog for that. Try other words, or 'help'."
+    return Reply(text, state, tool, cards=cards)
+
+
+def search_catalog(ctx: TurnContext, query: str, k: int | None = None) -> list["SearchResult"]:
+    """Hybrid search, without what the shopper excluded ("no dairy")."""
+    k = k or ctx.k
+    return [r for r in ctx.search.hybrid(query, k=k * 3) if not is_excluded(r.item, ctx.state.exclude)][:k]
+
+
+def items_at(ctx: TurnContext, ref: "ItemRef") -> list[Item]:
+    """The shown products a reference names: one position, or all of them."""
+    state, catalog = ctx.state, ctx.catalog
+    if not state.last_results:
+        raise BadInput("I have not shown any products yet; search first, e.g. 'green apples'")
+    if ref.every:
+        return [catalog[i] for i in state.last_results]
+    index = resolve_position(1 if ref.position is None else ref.position, len(state.last_results))
+    return [catalog[state.last_results[index]]]
+
+
 # -- handlers ---------------------------------------------------------------------------------------
 def search(ctx: TurnContext, args: QueryArgs) -> Reply:
-    helper = ctx.assistant
     query = args.query.strip()
-    question = helper.clarifying_question(ctx.state.catalog, query)
+    question = ctx.clarifier().question(query)
     if question:
         return Reply(question, ctx.state, "clarify")
-    results = helper.search_catalog(ctx.state, query)
-    return helper.show(ctx.state, "search", f"Here is what I found for '{query}':",
-                       [(r.item, r.why or f"matches '{query}'", r.score, "hybrid search (BM25 + shopkit embeddings)")
-                        for r in results])
+    return show(ctx, "search", f"Here is what I found for '{query}':",
+                [(r.item, r.why or f"matches '{query}'", r.score, "hybrid search (BM25 + shopkit embeddings)")
+                 for r in search_catalog(ctx, query)])
 
 
 def image_search(ctx: TurnContext, args: QueryArgs) -> Reply:
     if ctx.photo is None:
         raise BadInput("upload a photo to search by image (the photo box under the request)")
-    results = ctx.assistant.searches[ctx.state.catalog].image(ctx.photo, k=ctx.assistant.k)
-    return ctx.assistant.show(ctx.state, "image_search", "These products look like your photo:",
-                              [(r.item, r.why or "looks like your photo", r.score, "image embeddings") for r in results])
+    results = ctx.search.image(ctx.photo, k=ctx.k)
+    return show(ctx, "image_search", "These products look like your photo:",
+                [(r.item, r.why or "looks like your photo", r.score, "image embeddings") for r in results])
 
 
 def plan(ctx: TurnContext, args: QueryArgs) -> Reply:
     goal = args.query.strip() or "a shopping trip"
-    for progress in ctx.assistant.planner(ctx.state.catalog).stream(goal):
+    for progress in ctx.planner().stream(goal):
         ctx.tell(progress.message)
     return _plan_reply(ctx, progress.plan, "plan")
 
@@ -128,7 +177,7 @@ def plan(ctx: TurnContext, args: QueryArgs) -> Reply:
 def steer(ctx: TurnContext, args: QueryArgs) -> Reply:
     if ctx.state.plan is None:
         return search(ctx, args)
-    return _plan_reply(ctx, ctx.assistant.planner(ctx.state.catalog).steer(ctx.state.plan, args.query), "steer")
+    return _plan_reply(ctx, ctx.planner().steer(ctx.state.plan, args.query), "steer")
 
 
 def _plan_reply(ctx: TurnContext, new_plan, tool: str) -> Reply:
@@ -136,29 +185,27 @@ def _plan_reply(ctx: TurnContext, new_plan, tool: str) -> Reply:
     state.plan, state.basket = new_plan, []
     for entry in new_plan.basket:
         state.add(entry.item_id, entry.title, entry.reason, entry.quantity)
-    catalog = ctx.assistant.searches[state.catalog].catalog
-    return ctx.assistant.show(state, tool, new_plan.to_markdown(),
-                              [(catalog[e.item_id], e.reason, None, f"plan ({new_plan.model})") for e in new_plan.basket])
+    return show(ctx, tool, new_plan.to_markdown(),
+                [(ctx.catalog[e.item_id], e.reason, None, f"plan ({new_plan.model})") for e in new_plan.basket])
 
 
 def complete(ctx: TurnContext, args: QueryArgs) -> Reply:
-    state = ctx.state
+    state, catalog = ctx.state, ctx.catalog
     basket = [line.item_id for line in state.basket] or state.last_results[:1]
     if not basket:
         raise BadInput("there is nothing to complete yet: search for a product or add one to your basket first")
-    catalog = ctx.assistant.searches[state.catalog].catalog
-    suggestions = ctx.assistant.completer(state.catalog).complete(basket, ctx.assistant.k)
+    suggestions = ctx.completer().complete(basket, ctx.k)
     names = ", ".join(catalog[i].title for i in basket[:3] if i in catalog)
-    return ctx.assistant.show(state, "complete", f"These go well with {names}:",
-                              [(catalog[s.item_id], s.reason, s.score, s.source) for s in suggestions])
+    return show(ctx, "complete", f"These go well with {names}:",
+                [(catalog[s.item_id], s.reason, s.score, s.source) for s in suggestions])
 
 
 def add(ctx: TurnContext, args: ItemRef) -> Reply:
-    items = ctx.assistant.items_at(ctx.state, args)
+    items = items_at(ctx, args)
     for item in items:
         ctx.state.add(item.id, item.title, "you added it")
     names = items[0].title if len(items) == 1 else f"{len(items)} products"
-    return ctx.assistant.show(ctx.state, "add", f"Added {names} to your basket ({len(ctx.state.basket)} items).", [])
+    return show(ctx, "add", f"Added {names} to your basket ({len(ctx.state.basket)} items).", [])
 
 
 def remove(ctx: TurnContext, args: RemoveArgs) -> Reply:
@@ -177,24 +224,23 @@ def remove(ctx: TurnContext, args: RemoveArgs) -> Reply:
     removed = before - len(state.basket)
     text = (f"Removed {removed} item(s); {len(state.basket)} left." if removed else
             "I found nothing like that in your basket; say 'show my basket' to see what is in it.")
-    return ctx.assistant.show(state, "remove", text, [])
+    return show(ctx, "remove", text, [])
 
 
 def basket(ctx: TurnContext, args: NoArgs) -> Reply:
-    state = ctx.state
+    state, catalog = ctx.state, ctx.catalog
     if not state.basket:
         return Reply("Your basket is empty. Search for something and say 'add the first one'.", state, "basket")
-    catalog = ctx.assistant.searches[state.catalog].catalog
-    return ctx.assistant.show(state, "basket", f"Your basket has {len(state.basket)} items:",
-                              [(catalog[line.item_id], line.reason or "in your basket", None, "your basket")
-                               for line in state.basket if line.item_id in catalog], remember=False)
+    return show(ctx, "basket", f"Your basket has {len(state.basket)} items:",
+                [(catalog[line.item_id], line.reason or "in your basket", None, "your basket")
+                 for line in state.basket if line.item_id in catalog], remember=False)
 
 
 def item_info(ctx: TurnContext, args: ItemRef) -> Reply:
-    items = ctx.assistant.items_at(ctx.state, args)
+    items = items_at(ctx, args)
     lines = [describe(item) for item in items[:3]]
-    return ctx.assistant.show(ctx.state, "item_info", "\n\n".join(lines),
-                              [(item, "the product you asked about", None, "") for item in items[:3]], remember=False)
+    return show(ctx, "item_info", "\n\n".join(lines),
+                [(item, "the product you asked about", None, "") for item in items[:3]], remember=False)
 
 
 def describe(item: Item) -> str:
@@ -204,28 +250,26 @@ def describe(item: Item) -> str:
 
 
 def imagine(ctx: TurnContext, args: ImagineArgs) -> Reply:
-    helper, state = ctx.assistant, ctx.state
     if args.position is not None or args.every:
-        item = helper.items_at(state, args)[0]
+        item = items_at(ctx, args)[0]
     else:
         if not args.query.strip():
             raise BadInput("tell me which product to draw, e.g. 'draw a lemon on a picnic table'")
-        hits = helper.search_catalog(state, args.query, k=1)
+        hits = search_catalog(ctx, args.query, k=1)
         if not hits:
             raise BadInput(f"I found no product like '{args.query}' to draw in this catalog")
         item = hits[0].item
-    generated = helper.draw(item, args.wish or args.query, seed=state.turns)
-    reply = helper.show(state, "imagine", f"{generated.label}, for {item.title}. Prompt: {generated.prompt}",
-                        [(item, "the real product", None, "catalog")], remember=False)
+    generated = ctx.draw(item, args.wish or args.query, ctx.state.turns)
+    reply = show(ctx, "imagine", f"{generated.label}, for {item.title}. Prompt: {generated.prompt}",
+                 [(item, "the real product", None, "catalog")], remember=False)
     reply.generated = generated
     return reply
 
 
 def help_reply(ctx: TurnContext, args: NoArgs) -> Reply:
     lines = [f"- {tool.help}: '{tool.examples[0]}'" for tool in TOOLS.values() if tool.examples and tool.name != "help"]
-    catalogs = ", ".join(ctx.assistant.searches)
-    return Reply("I can:\n" + "\n".join(lines) + f"\nCatalogs: {catalogs}. You can also upload a photo or speak.",
-                 ctx.state, "help")
+    return Reply("I can:\n" + "\n".join(lines) + f"\nCatalogs: {', '.join(ctx.catalogs)}. You can also upload a photo "
+                 "or speak.", ctx.state, "help")
 
 
 # -- the table --------------------------------------------------------------------------------------
@@ -237,7 +281,7 @@ TOOLS: dict[str, Tool] = {tool.name: tool for tool in (
     Tool("steer", "change the current plan (cheaper, no dairy, add dessert)", QueryArgs, steer, ("no dairy",)),
     Tool("complete", "suggest what goes with the basket", QueryArgs, complete, ("what goes well with it?",),
          button="What goes with it?"),
-    Tool("add", "put a shown product in the basket", ItemRef, add, ("add the second one", "add all of them"),
+    Tool("add", "put a shown product in the basket", ItemRef, add, ("add the second one", "add the last one", "add all of them"),
          needs_results=True),
     Tool("remove", "take a product out of the basket", RemoveArgs, remove, ("remove the milk from my basket",)),
     Tool("basket", "show the basket", NoArgs, basket, ("show my basket",), button="Show my basket"),
@@ -283,4 +327,4 @@ def resolve_position(position: int, count: int, what: str = "products shown") ->
 
 
 __all__ = ["ImagineArgs", "ItemRef", "NoArgs", "ProductCard", "QueryArgs", "RemoveArgs", "Reply", "TOOLS", "Tool",
-           "ToolChoice", "TurnContext", "arguments", "resolve_position"]
+           "ToolChoice", "TurnContext", "arguments", "items_at", "resolve_position", "search_catalog", "show"]
