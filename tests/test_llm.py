@@ -121,3 +121,26 @@ def test_local_model_returns_schema_valid_json_with_constrained_decoding(smollm)
     pick = smollm.structured(ASK, Pick, retries=0)
     assert pick.colour in ("red", "green", "blue") and 1 <= pick.count <= 5
     assert all(r.error is None for r in log.records)
+
+
+@pytest.mark.slow
+def test_a_gguf_model_is_dequantized_once_then_read_from_its_plain_copy(tmp_path, monkeypatch):
+    """De-quantizing SmolLM2's GGUF takes about 20 s on 2 cores; the copy it leaves loads in a few seconds and is
+    the same model (every weight, the tokenizer's chat template, the same reply)."""
+    import torch
+
+    from kit.llm.local import LocalChatModel, _plain_copy
+    from kit.registry import REGISTRY
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path))  # an empty cache: the first load must de-quantize
+    gguf = REGISTRY.resolve("smollm2-135m-instruct").weights_path
+    assert not _plain_copy(gguf).exists()
+    first = LocalChatModel.from_registry(dtype="float32")
+    assert _plain_copy(gguf).is_dir() and _plain_copy(gguf).is_relative_to(tmp_path)
+    assert not [p for p in _plain_copy(gguf).parent.iterdir() if p.name.startswith(".")]  # no half-written folder
+    second = LocalChatModel.from_registry(dtype="float32")
+    weights = first.model.state_dict()
+    assert all(torch.equal(weights[name], value) for name, value in second.model.state_dict().items())
+    assert second.tokenizer.chat_template == first.tokenizer.chat_template
+    messages = [{"role": "user", "content": "Name three fruits."}]
+    assert second.complete(messages, max_new_tokens=12) == first.complete(messages, max_new_tokens=12)

@@ -1,8 +1,9 @@
 """A local chat model with transformers: a GGUF file (the registry's SmolLM2) or any HF causal LM folder.
 
 GGUF weights are de-quantized to float32 by transformers' ``gguf_file`` support (needs the ``gguf``
-and ``accelerate`` packages); SmolLM2-135M loads in about 20 s on 2 cores and then answers short
-prompts in about a second.
+and ``accelerate`` packages). That takes about 20 s on 2 cores, so the first load also saves the result as
+a plain transformers folder in ``$KIT_HOME/cache/llm`` (keyed by the GGUF file's name, size and time), and
+later loads read that in a second or two; SmolLM2-135M then answers short prompts in about a second.
 
 Structured output uses constrained decoding (lm-format-enforcer): at every step only the tokens
 that keep the reply a valid prefix of the JSON schema are allowed, so even a 135M model returns
@@ -52,11 +53,18 @@ class LocalChatModel(ChatModel):
         if not path.exists():
             raise ModelNotAvailable(f"no local language model at {path}: give a .gguf file or a transformers folder")
         if path.suffix == ".gguf":
-            kwargs, folder = {"gguf_file": path.name}, str(path.parent)
-        else:
-            kwargs, folder = {}, str(path)
-        tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
-        model = AutoModelForCausalLM.from_pretrained(folder, **kwargs).eval()
+            plain = _plain_copy(path)
+            if plain.is_dir():
+                path = plain
+            else:  # de-quantize once and keep the plain copy for the next load
+                tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+                model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name).eval()
+                loaded = cls(name or path.name, model, tokenizer)
+                _keep(loaded, plain)
+                loaded.model = model.to(resolve_precision(dtype))
+                return loaded
+        tokenizer = AutoTokenizer.from_pretrained(str(path))
+        model = AutoModelForCausalLM.from_pretrained(str(path)).eval()
         model = model.to(resolve_precision(dtype))
         return cls(name or path.name, model, tokenizer)
 
@@ -101,6 +109,31 @@ class LocalChatModel(ChatModel):
             return enforcer.get_allowed_tokens(sent[prompt_length:].tolist()).allowed_tokens
 
         return allowed
+
+
+def _plain_copy(gguf: Path) -> Path:
+    """Where the de-quantized copy of ``gguf`` lives: a new file (another size or time) gets a new folder."""
+    from kit.config import kit_home
+
+    stat = gguf.stat()
+    return kit_home() / "cache" / "llm" / f"{gguf.stem}-{stat.st_size}-{stat.st_mtime_ns}"
+
+
+def _keep(model: "LocalChatModel", folder: Path) -> None:
+    """Save the plain copy into a temporary folder, then rename it: a killed run leaves no half folder."""
+    import logging
+    import shutil
+    import tempfile
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+    try:
+        model.save_plain(tmp)
+        tmp.rename(folder)
+    except OSError as error:  # a full or read-only disk: the model still works, the next load de-quantizes again
+        logging.getLogger(__name__).warning("could not keep a plain copy of %s: %s", model.name, error)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve_precision(dtype: Precision) -> torch.dtype:
