@@ -114,7 +114,8 @@ def crosscbr_short(youshu):
 
 @pytest.fixture(scope="session")
 def smollm():
-    """The embedded default chat model (SmolLM2-135M GGUF), loaded once (about 20 s)."""
+    """The embedded default chat model (SmolLM2-135M GGUF), loaded once (about 20 s the first time in a test home,
+    a few seconds after that: kit/llm/local.py keeps the de-quantized copy)."""
     from kit.llm.local import LocalChatModel
 
     return LocalChatModel.from_registry("smollm2-135m-instruct")
