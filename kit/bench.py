@@ -17,6 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
+from kit.bundled_catalogs import PHOTO_CATALOGS, held_out_catalog, photo_query_catalog
+from kit.datasets import datasets_of_kind
+
+# The data each section measures on, by role (the catalog and dataset tables name them; a section never does).
+PHOTOS = photo_query_catalog().name  # shopper photos -> products; the assistant's photo and text turns
+LABELLED = held_out_catalog().name  # held-out labelled items: title -> photo, attribute queries, zero-shot, copy
+SEQUENCES = datasets_of_kind("sequences")[0]  # real purchase sequences: semantic IDs, completion, simulation
+BUNDLES = datasets_of_kind("interactions")[0]  # user-bundle-item graph: bundle recommendation
+
 
 def _machine() -> str:
     import torch
@@ -47,7 +56,7 @@ def item_understanding(quick: bool = False) -> str:
 
     limit = 300 if quick else None
     start = time.perf_counter()
-    folder, history, train_metrics = train_lit(config=LitConfig(max_fashion_items=500 if quick else None, epochs=10 if quick else 40))
+    folder, history, train_metrics = train_lit(config=LitConfig(max_items=500 if quick else None, epochs=10 if quick else 40))
     train_seconds = time.perf_counter() - start
     encoder = ItemEncoder.from_pretrained("shopkit-lit")
 
@@ -62,13 +71,13 @@ def item_understanding(quick: bool = False) -> str:
     docs_card.parent.mkdir(parents=True, exist_ok=True)
     docs_card.write_text(card.read_text())
 
-    fashion = CatalogSearch.build(open_catalog("fashion_products"), encoder)
+    fashion = CatalogSearch.build(open_catalog(LABELLED), encoder)
     queries = evaluate.attribute_queries(limit=60 if quick else 200)
     quality = evaluate.text_search_quality(fashion, queries)
     latency = {mode: evaluate.query_latency(fashion, [q.text for q in queries[:50]], mode) for mode in ("text", "hybrid", "bm25")}
 
     # throughput: embed fashion photos that are not cached (the encoder path, not the trunk cache)
-    photos = [item.image for item in open_catalog("fashion_products").items[:64 if quick else 256]]
+    photos = [item.image for item in open_catalog(LABELLED).items[:64 if quick else 256]]
     encoder.encode_images(photos[:8])
     start = time.perf_counter()
     encoder.encode_images(photos)  # the encoder's default: batches of 8, channels-last
@@ -147,7 +156,7 @@ def fine_tuned_towers(quick: bool = False) -> str:
     from kit.search import CatalogSearch, evaluate
 
     limit = 300 if quick else None
-    subset = dict(max_fashion_items=500, max_grocery_photos=800, test_photos=300, epochs=2, probe_epochs=10) if quick else {}
+    subset = dict(max_items=500, max_photos=800, test_photos=300, epochs=2, probe_epochs=10) if quick else {}
     default = REGISTRY.get(REGISTRY.default("clip"))
     shipped = FinetuneConfig(**subset)
     curve, encoders = [], {}
@@ -168,11 +177,11 @@ def fine_tuned_towers(quick: bool = False) -> str:
     probe = evaluate.linear_probe_ceiling("test", limit, encoder=encoder)
     fashion_t2i = evaluate.fashion_text_to_image(encoder, limit=limit)
     zero_shot = evaluate.zero_shot_attributes(encoder, limit=limit)
-    fashion = CatalogSearch.build(open_catalog("fashion_products"), encoder)
+    fashion = CatalogSearch.build(open_catalog(LABELLED), encoder)
     queries = evaluate.attribute_queries(limit=60 if quick else 200)
     quality = evaluate.text_search_quality(fashion, queries)
     latency = {mode: evaluate.query_latency(fashion, [q.text for q in queries[:50]], mode) for mode in ("text", "hybrid")}
-    photos = [item.image for item in open_catalog("fashion_products").items[:64 if quick else 256]]
+    photos = [item.image for item in open_catalog(LABELLED).items[:64 if quick else 256]]
     encoder.encode_images(photos[:8])
     start = time.perf_counter()
     encoder.encode_images(photos)
@@ -180,7 +189,7 @@ def fine_tuned_towers(quick: bool = False) -> str:
 
     from kit.clip.text_towers import compare_text_towers
 
-    towers = compare_text_towers(epochs=10 if quick else 40, max_fashion_items=500 if quick else None)
+    towers = compare_text_towers(epochs=10 if quick else 40, max_items=500 if quick else None)
     curve_table = _table(["stages unfrozen", "what trains", "grocery val top-1", "grocery test top-1",
                           "fashion title -> photo R@10", "training minutes"], curve)
     card = write_model_card_with_curve(default.cache_dir, curve_table, {
@@ -256,10 +265,10 @@ def search_quality(quick: bool = False) -> str:
 
     needs_file = Path(__file__).resolve().parents[1] / "tests" / "data" / "paraphrase_needs.jsonl"
     encoder = ItemEncoder.from_pretrained()
-    searches = {name: CatalogSearch.build(open_catalog(name), encoder) for name in ("grocery_store", "fashion_products")}
+    searches = {name: CatalogSearch.build(open_catalog(name), encoder) for name in PHOTO_CATALOGS}
     sets = {f"{name} paraphrase needs": (search, evaluate.load_needs(search.catalog, needs_file))
             for name, search in searches.items()}
-    sets["fashion_products shopper queries"] = (searches["fashion_products"], evaluate.attribute_queries(limit=60 if quick else 200))
+    sets[f"{LABELLED} shopper queries"] = (searches[LABELLED], evaluate.attribute_queries(limit=60 if quick else 200))
 
     def rankers(search: CatalogSearch) -> dict:
         def said(query: str):
@@ -279,8 +288,8 @@ def search_quality(quick: bool = False) -> str:
     sweep = []
     for weight in (0.5, 1.0, 2.0, 4.0, 8.0, 16.0):
         row = [f"{weight:g}"]
-        for name, measure in (("fashion_products shopper queries", "recall@5"), ("grocery_store paraphrase needs", "precision@5"),
-                              ("fashion_products paraphrase needs", "precision@5")):
+        for name, measure in ((f"{LABELLED} shopper queries", "recall@5"), (f"{PHOTOS} paraphrase needs", "precision@5"),
+                              (f"{LABELLED} paraphrase needs", "precision@5")):
             search, queries = sets[name]
             ranker = {"h": partial(search.hybrid, keyword_weight=weight)}
             row.append(evaluate.needs_search_quality(search, queries, rankers=ranker)["h"][measure])
@@ -312,7 +321,7 @@ def bundle_recommendation(quick: bool = False) -> str:
     from kit.bundles.protocol import evaluate_ranking
     from kit.bundles.train import BundleTrainConfig, save_checkpoint, train_bundle_model
 
-    data = load_bundles("youshu")
+    data = load_bundles(BUNDLES)
     seeds = (0,) if quick else (0, 1, 2)
     epochs = 10 if quick else 100
     rows, runs = [], {}
@@ -323,7 +332,7 @@ def bundle_recommendation(quick: bool = False) -> str:
             result = train_bundle_model(data, BundleTrainConfig(model=model, epochs=epochs, seed=seed), progress=False)
             metrics = evaluate_ranking(result.model.score, data, "test")
             if seed == 0:
-                save_checkpoint(result, "youshu", {k: v for k, v in metrics.items() if k != "users"})
+                save_checkpoint(result, BUNDLES, {k: v for k, v in metrics.items() if k != "users"})
             results.append((metrics, result))
         runs[model] = results
         r20 = np.array([m["recall@20"] for m, _ in results])
@@ -384,7 +393,7 @@ def llm_paradigms(quick: bool = False) -> str:
     calls = report.log.records
     per_call = np.mean([r.seconds for r in calls])
     invalid = sum(r.error is not None for r in calls)
-    search = CatalogSearch.build(open_catalog("grocery_store"), ItemEncoder.from_pretrained())
+    search = CatalogSearch.build(open_catalog(PHOTOS), ItemEncoder.from_pretrained())
     planner = Planner(llm, search)
     started = time.perf_counter()
     plan = planner.plan("I'm hosting a brunch for four on Sunday")
@@ -402,7 +411,7 @@ def llm_paradigms(quick: bool = False) -> str:
         f"{len(calls)} LLM calls, {per_call:.1f} s each on average; {invalid} replies failed validation and were "
         "retried.",
         "",
-        f"Planning: 'I'm hosting a brunch for four on Sunday' on grocery_store took {plan_seconds:.1f} s: "
+        f"Planning: 'I'm hosting a brunch for four on Sunday' on {PHOTOS} took {plan_seconds:.1f} s: "
         f"{sum(len(s.needs) for s in plan.steps)} needs, {len(plan.basket)} basket items, "
         f"{len(plan.unmatched)} needs without a catalog match.",
     ])
@@ -472,7 +481,7 @@ def planning(quick: bool = False) -> str:
         settings.append((f"constrained needs, `{describe_llm()}`", {"needs": "catalog"}, load_chat_model()))
     encoder = ItemEncoder.from_pretrained()
     rows, examples = [], []
-    for catalog_name in ("grocery_store", "fashion_products"):
+    for catalog_name in PHOTO_CATALOGS:
         search = CatalogSearch.build(open_catalog(catalog_name), encoder)
         goals = load_goals(catalog=catalog_name)[: 3 if quick else None]
         for label, options, model in settings:
@@ -491,8 +500,7 @@ def planning(quick: bool = False) -> str:
     return "\n".join([
         "## Planning",
         f"Measured on {_machine()}, {date.today()}. Benchmark: tests/data/planning_goals.jsonl, {len(goals)} public "
-        f"goals ({sum(g.catalog == 'grocery_store' for g in goals)} grocery_store, "
-        f"{sum(g.catalog == 'fashion_products' for g in goals)} fashion_products), each with the categories a "
+        f"goals ({', '.join(f'{sum(g.catalog == name for g in goals)} {name}' for name in PHOTO_CATALOGS)}), each with the categories a "
         "sensible basket draws from, written by hand. Fitting share: basket items whose category is one of the "
         "goal's; coverage: share of the goal's categories in the basket; seconds: goal to finished plan, warm; "
         "first step: goal to the first progress event a UI can show (`Planner.stream`).",
@@ -516,7 +524,7 @@ def semantic_ids(quick: bool = False) -> str:
     from kit.semids.pipeline import MODEL_TABLE, SemidsConfig, build_ids, evaluate, load_sequences
     from kit.semids.ranking import cold_test_examples, content_scorer, metrics_from_ranks, ranks_from_scores
 
-    data = load_sequences("amazon_scientific")
+    data = load_sequences(SEQUENCES)
     towers = []
     for model in ("minilm", "e5-small"):
         vectors = item_text_embeddings(data.texts, model)
@@ -618,7 +626,7 @@ def speech(quick: bool = False) -> str:
 
     requests = load_spoken_requests()[:: 8 if quick else 1]
     speakers = SPEAKERS[:: 2 if quick else 1]
-    vocabularies = {name: CatalogVocabulary.from_catalog(open_catalog(name)) for name in ("grocery_store", "fashion_products")}
+    vocabularies = {name: CatalogVocabulary.from_catalog(open_catalog(name)) for name in PHOTO_CATALOGS}
     rows, speed = [], []
     with tempfile.TemporaryDirectory() as tmp:
         clips = render_test_set(requests, speakers, tmp)
@@ -633,7 +641,7 @@ def speech(quick: bool = False) -> str:
             if model == _default_speech_model():  # beam search: better words, slower (see the speed table)
                 rows += score_transcriber(transcriber, f"{model}, beam 5", requests, clips, vocabularies,
                                           {"prompt": BIAS_SETTINGS["prompt"]}, beam_size=5)
-            bias = CatalogBias(vocabularies["grocery_store"])
+            bias = CatalogBias(vocabularies[PHOTOS])
             transcriber.transcribe(ten, bias=bias)  # warm
             times = []
             for _ in range(3 if quick else 7):
@@ -721,10 +729,10 @@ def basket_completion(helper, baskets: int = 1000) -> list[list]:
     from kit.bundled_catalogs import CATALOG_TABLE
     from kit.bundles.copurchase import held_out_baskets, hit_rate
 
-    graph = helper.completer("amazon_scientific")
+    graph = helper.completer(SEQUENCES)
     model, fallback = graph.model, graph.fallback
-    any_category = EmbeddingCompletion(helper.searches["amazon_scientific"], other_categories=False)
-    test = held_out_baskets(CATALOG_TABLE["amazon_scientific"].sequences(), n=baskets, seed=0)
+    any_category = EmbeddingCompletion(helper.searches[SEQUENCES], other_categories=False)
+    test = held_out_baskets(CATALOG_TABLE[SEQUENCES].sequences(), n=baskets, seed=0)
 
     def embedding(completer):
         return lambda basket, k: [p for p, _, _ in completer.rank(basket, k)]
@@ -754,12 +762,12 @@ def utterance_table(helper) -> dict:
     state and with six products shown: crashes, internal errors, and the clarifying-question rates."""
     rows = [json.loads(line) for line in (Path(__file__).resolve().parents[1] / "tests" / "data" /
                                           "odd_utterances.jsonl").read_text(encoding="utf-8").splitlines()]
-    shown = helper.turn(helper.new_state("grocery_store"), "apples").state
+    shown = helper.turn(helper.new_state(PHOTOS), "apples").state
     counts = {"utterances": len(rows), "turns": 0, "exceptions": 0, "internal_errors": 0, "as_expected": 0}
     asked = {"ambiguous": [0, 0], "clear": [0, 0]}
     for row in rows:
         text = row["text"] * row.get("repeat", 1)
-        for state in (helper.new_state("grocery_store"), shown):
+        for state in (helper.new_state(PHOTOS), shown):
             counts["turns"] += 1
             try:
                 reply = helper.turn(state, text)
@@ -783,16 +791,16 @@ def assistant(quick: bool = False) -> str:
     from kit.bundled_catalogs import open_catalog
 
     started = time.perf_counter()
-    helper = build_assistant(("grocery_store", "amazon_scientific") if quick else None)
+    helper = build_assistant((PHOTOS, SEQUENCES) if quick else None)
     helper.warm_up()
     load_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    helper.completer("amazon_scientific")
+    helper.completer(SEQUENCES)
     graph_seconds = time.perf_counter() - started
     completion = basket_completion(helper, 300 if quick else 2000)
     utterances = utterance_table(helper)
-    state = helper.new_state("grocery_store")
-    photo = open_catalog("grocery_store")["Granny-Smith"].image
+    state = helper.new_state(PHOTOS)
+    photo = open_catalog(PHOTOS)["Granny-Smith"].image
     turns = [("first text turn", dict(text="green apples")), ("photo", dict(image=photo)),
              ("follow-up", dict(text="tell me about the second one")), ("add", dict(text="add the first one")),
              ("plan (LLM)", dict(text="I'm hosting a brunch for four on Sunday"))]
@@ -872,8 +880,8 @@ def _scale_vectors(seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
     from kit.clip.encoder import ItemEncoder
 
     encoder = ItemEncoder.from_pretrained()
-    fashion = embed_catalog(open_catalog("fashion_products"), encoder)
-    grocery = embed_catalog(open_catalog("grocery_store"), encoder)
+    fashion = embed_catalog(open_catalog(LABELLED), encoder)
+    grocery = embed_catalog(open_catalog(PHOTOS), encoder)
     order = np.random.default_rng(seed).permutation(len(fashion.ids))
     held, kept = order[:1000], order[1000:]
     photos = held[500:][fashion.has_image[held[500:]]]
@@ -980,7 +988,7 @@ def scale_embedding(quick: bool = False) -> str:
     parts = ["## Scale: embedding throughput", f"Measured on {_machine()}, {date.today()}."]
     photos = 256 if quick else 2048
     with tempfile.TemporaryDirectory() as folder:
-        speed = embedding_throughput("fashion_products", photos, Path(folder))
+        speed = embedding_throughput(LABELLED, photos, Path(folder))
     stage_rows = [[name, f"{value:,.1f}"] for name, value in speed["stages"].items()]
     job_rows = [[name, f"{j['items']:,}", f"{j['seconds']:.1f}", f"{j['startup_seconds']:.1f}",
                  f"{j['items_per_second']:.1f}", f"{j['shard_items_per_second']:.1f}"] for name, j in speed["jobs"].items()]
@@ -1050,7 +1058,7 @@ def rerank_tradeoff(quick: bool = False) -> str:
     from kit.semids.pipeline import load_sequences
     from kit.semids.ranking import content_scorer, popularity_scorer
 
-    data = load_sequences("amazon_scientific")
+    data = load_sequences(SEQUENCES)
     vectors = item_text_embeddings(data.texts, "minilm")
     examples = data.splits["test"][:500] if quick else data.splits["test"]
     interactions, users = data.buyers("train"), data.user_count("train")
@@ -1085,12 +1093,12 @@ def _youshu_models(data, quick: bool) -> dict:
     models = {}
     for name in ("popularity", "knn", "lightgcn", "crosscbr"):
         try:
-            models[name] = load_checkpoint(data, "youshu", name)[0]
+            models[name] = load_checkpoint(data, BUNDLES, name)[0]
         except KitError:
             result = train_bundle_model(data, BundleTrainConfig(model=name, epochs=10 if quick else 100, seed=0),
                                         progress=False)
             metrics = evaluate_ranking(result.model.score, data, "test")
-            save_checkpoint(result, "youshu", {k: v for k, v in metrics.items() if k != "users"})
+            save_checkpoint(result, BUNDLES, {k: v for k, v in metrics.items() if k != "users"})
             models[name] = result.model
     return models
 
@@ -1112,7 +1120,7 @@ def beyond_accuracy_table(quick: bool = False) -> str:
 
     k, rows = 20, []
     # Amazon Scientific: full ranking, history items kept (the Semantic IDs protocol)
-    data = load_sequences("amazon_scientific")
+    data = load_sequences(SEQUENCES)
     vectors = item_text_embeddings(data.texts, "minilm")
     examples = data.splits["test"][:500] if quick else data.splits["test"]
     interactions, buyers = data.buyers("train"), data.user_count("train")
@@ -1146,7 +1154,7 @@ def beyond_accuracy_table(quick: bool = False) -> str:
                  float(np.mean([e.target in ranked for e, ranked in zip(sample, lists)]))]
                 + [measured[m] for m in ("diversity", "novelty", "long_tail", "coverage", "gini")])
     # Youshu: rank all bundles minus each user's train bundles (the bundles protocol)
-    bundles = load_bundles("youshu")
+    bundles = load_bundles(BUNDLES)
     n_bundles, n_items = bundles["bundle"].num_nodes, bundles["item"].num_nodes
     from kit.simulate.datasets import bundle_vectors
 
@@ -1207,13 +1215,12 @@ def generated_copy(quick: bool = False) -> str:
     """Issue 21's first half: the hallucination rate of the template and LLM writers on held-out fashion items."""
     from collections import Counter
 
-    from kit.bundled_catalogs import open_catalog
-    from kit.clip.lit import fashion_split
+    from kit.bundled_catalogs import item_split, open_catalog
     from kit.generate import FactChecker, LLMWriter, TemplateWriter, write_copy
     from kit.llm.factory import describe_llm, load_chat_model
 
-    catalog = open_catalog("fashion_products")
-    items = fashion_split(catalog)[1][:20 if quick else 200]
+    catalog = open_catalog(LABELLED)
+    items = item_split(catalog, held_out_catalog().holdout)[1][:20 if quick else 200]
     checker = FactChecker.for_catalog(catalog)
     rows, wrong_types, examples = [], Counter(), []
     for writer in (TemplateWriter(), LLMWriter(load_chat_model())):
@@ -1241,7 +1248,7 @@ def generated_copy(quick: bool = False) -> str:
                      c.text[:160].replace("|", "/")] for c in examples]
     return "\n\n".join([
         "## Generated copy",
-        f"Measured on {_machine()}, {date.today()}. `python -m kit copy --catalog fashion_products --items "
+        f"Measured on {_machine()}, {date.today()}. `python -m kit copy --catalog {LABELLED} --items "
         f"{len(items)} --writer template|llm --json`: {len(items)} held-out fashion items (the image-text model's "
         f"test split), neutral tone; LLM `{describe_llm()}` writing plain text (70 new tokens), headline = the "
         "catalog title. A text hallucinates when the checker finds a wrong or unsupported claim (colour, article "
@@ -1271,7 +1278,7 @@ def explanations(quick: bool = False) -> str:
     from kit.semids.explain import faithfulness
     from kit.semids.pipeline import SCORERS, SemidsConfig, load_sequences
 
-    data, config = load_sequences("amazon_scientific"), SemidsConfig()
+    data, config = load_sequences(SEQUENCES), SemidsConfig()
     users = {"popularity": 500, "content": 500, "sasrec": 500, "sasrec-text": 500}  # TIGER: see the text below
     examples = [e for e in data.splits["test"] if len(e.history) >= 3]
     rows = []
@@ -1312,10 +1319,10 @@ def simulated_shoppers(quick: bool = False) -> str:
     from kit.simulate import POLICIES, SimulationContext, build_shoppers, run_simulation
     from kit.simulate.experiment import validation_pages
 
-    contexts = {name: SimulationContext.load(name) for name in ("amazon_scientific", "youshu")}
+    contexts = {name: SimulationContext.load(name) for name in (SEQUENCES, BUNDLES)}
     page_size, policies = 10, list(POLICIES)
-    runs = [("amazon_scientific", "choice", 100 if quick else 1000), ("amazon_scientific", "llm", 4 if quick else 30),
-            ("youshu", "choice", 100 if quick else 1000)]
+    runs = [(SEQUENCES, "choice", 100 if quick else 1000), (SEQUENCES, "llm", 4 if quick else 30),
+            (BUNDLES, "choice", 100 if quick else 1000)]
     ab_rows, validation_rows = [], []
     for dataset, simulator, users in runs:
         context = contexts[dataset]

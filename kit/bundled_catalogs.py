@@ -20,6 +20,8 @@ None of the datasets has prices: items carry ``price=None``.
 from __future__ import annotations
 
 import csv
+import random
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -179,26 +181,109 @@ def _scientific_fields(text: str) -> tuple[str, str, str]:
 
 
 @dataclass(frozen=True)
+class WorkedPlan:
+    """A worked plan for the planner's few-shot prompt: a goal, its steps with what each needs (real categories
+    of the catalog), and categories the plan passed over. None is a planning-benchmark goal (tests check both)."""
+
+    goal: str
+    steps: tuple[tuple[str, tuple[str, ...]], ...]
+    others: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class CatalogSpec:
-    """One bundled catalog: its name, what it is, how to load it, and what the assistant can do with it."""
+    """One bundled catalog: what it is, how to load it, and everything that differs between catalogs.
+
+    Code that trains, evaluates or plans loops over :data:`CATALOG_TABLE` and reads these fields; it never
+    types a catalog's name. A new catalog is one record (and a data card).
+    """
 
     name: str
+    display_name: str
     description: str
     load: Callable[[bool], Catalog]
     has_photos: bool
     sequences: Callable[[], SequenceData] | None = None  # purchase sequences whose item i is the catalog's item i
+    # Shoppers' own photos of catalog items, per split (train/val/test): CLIP training pairs (train), the
+    # validation metric (val) and the photo -> product evaluation (test). Several photos show one product.
+    photo_queries: Callable[[str], list[LabeledPhoto]] | None = None
+    # Share of items kept out of CLIP training (a seeded split by id, :func:`item_split`) when the items are
+    # their own queries: their titles and photos are the title -> photo test. 0 when photo_queries exist.
+    holdout: float = 0.0
+    # Shopper queries made from held-out items' labels, e.g. "{baseColour} {articleType} for {gender}":
+    # relevant = every item with the same labels.
+    attribute_query: str = ""
+    zero_shot: tuple[tuple[str, str], ...] = ()  # (attribute, prompt template) read off a photo without training
+    hard_negatives: tuple[str, ...] = ()  # attributes whose look-alikes fill hard-negative batches in fine-tuning
+    plan_examples: tuple[WorkedPlan, ...] = ()  # the planner's few-shot examples for this catalog
+    example_queries: tuple[str, ...] = ()  # what a new shopper might type first (the demo check, the app's hints)
 
+    @property
+    def query_attributes(self) -> tuple[str, ...]:
+        """The attribute names ``attribute_query`` fills in, in order."""
+        return tuple(field for _, field, _, _ in string.Formatter().parse(self.attribute_query) if field)
+
+
+def _plan(goal: str, steps: list[tuple[str, list[str]]], others: list[str]) -> WorkedPlan:
+    return WorkedPlan(goal, tuple((title, tuple(needs)) for title, needs in steps), tuple(others))
+
+
+GROCERY_PLANS = (
+    _plan("a light summer lunch", [("Make a salad", ["Tomato", "Cucumber", "Avocado"]), ("Dessert", ["Melon", "Yoghurt"])],
+          ["Potato", "Leek"]),
+    _plan("pancakes for a lazy brunch", [("Make the batter", ["Milk", "Banana"]), ("Serve", ["Juice", "Yoghurt"])],
+          ["Onion", "Cabbage"]),
+    _plan("a curry night at home", [("Cook the curry", ["Onion", "Garlic", "Ginger"]), ("Serve", ["Yoghurt", "Lime"])],
+          ["Kiwi", "Milk"]),
+    _plan("a barbecue with friends", [("Grill vegetables", ["Pepper", "Zucchini", "Mushroom"]),
+                                      ("Cold drinks", ["Juice", "Lemon"])], ["Oat-Milk", "Leek"]),
+)
+FASHION_PLANS = (
+    _plan("a tennis weekend", [("Play", ["Sports Shoes", "Tshirts", "Socks"]), ("Stay cool", ["Caps", "Sunglasses"])],
+          ["Heels", "Ties"]),
+    _plan("a formal dinner for a man", [("Dress up", ["Shirts", "Trousers", "Ties"]),
+                                        ("Finish the look", ["Formal Shoes", "Belts"])], ["Flip Flops", "Kurtis"]),
+    _plan("a cricket match with friends", [("Play", ["Sports Shoes", "Track Pants"]),
+                                           ("Watch from the stands", ["Caps", "Sunglasses"])], ["Clutches", "Ties"]),
+    _plan("a long train journey", [("Travel comfortably", ["Track Pants", "Tshirts", "Flip Flops"]),
+                                   ("Pack", ["Duffel Bag", "Wallets"])], ["Heels", "Cufflinks"]),
+)
 
 CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
-    CatalogSpec("grocery_store", "81 grocery products with catalog photos and descriptions (GroceryStoreDataset)",
-                load_grocery_store, has_photos=True),
-    CatalogSpec("fashion_products", "9,583 Myntra fashion listings with photos and labelled attributes",
-                load_fashion_products, has_photos=True),
-    CatalogSpec("amazon_scientific", "4,385 Amazon Industrial & Scientific products, text only, with real "
-                "co-purchase sequences", load_amazon_scientific_catalog, has_photos=False, sequences=load_amazon_scientific),
+    CatalogSpec("grocery_store", "Grocery store", "81 grocery products with catalog photos and descriptions "
+                "(GroceryStoreDataset)", load_grocery_store, has_photos=True, photo_queries=grocery_photos,
+                plan_examples=GROCERY_PLANS, example_queries=("green apple", "oat milk", "something for a fruit salad")),
+    CatalogSpec("fashion_products", "Fashion products", "9,583 Myntra fashion listings with photos and labelled "
+                "attributes", load_fashion_products, has_photos=True, holdout=0.2,
+                attribute_query="{baseColour} {articleType} for {gender}",
+                zero_shot=(("baseColour", "a {} product"), ("articleType", "a photo of {}"), ("gender", "a product for {}")),
+                hard_negatives=("articleType", "gender"), plan_examples=FASHION_PLANS,
+                example_queries=("black sports shoes for men", "a navy blue formal shirt", "something to keep my neck warm")),
+    CatalogSpec("amazon_scientific", "Amazon Scientific", "4,385 Amazon Industrial & Scientific products, text only, "
+                "with real co-purchase sequences", load_amazon_scientific_catalog, has_photos=False,
+                sequences=load_amazon_scientific, example_queries=("duct tape", "nitrile gloves", "a digital caliper")),
 )}
 CATALOGS = tuple(CATALOG_TABLE)  # the names, in the order the CLI and the app list them
 PHOTO_CATALOGS = tuple(name for name, spec in CATALOG_TABLE.items() if spec.has_photos)
+DEFAULT_CATALOG = CATALOGS[0]
+
+
+def photo_query_catalog() -> CatalogSpec:
+    """The first bundled catalog with labelled shopper photos (photo -> product retrieval is measured on it)."""
+    return next(spec for spec in CATALOG_TABLE.values() if spec.photo_queries is not None)
+
+
+def held_out_catalog() -> CatalogSpec:
+    """The first bundled catalog whose held-out items are its queries (title -> photo, attribute queries)."""
+    return next(spec for spec in CATALOG_TABLE.values() if spec.holdout > 0)
+
+
+def item_split(catalog: Catalog, holdout: float = 0.2, seed: int = 0) -> tuple[list[Item], list[Item]]:
+    """(train, held-out) items: a seeded shuffle of the items sorted by id, the last ``holdout`` held out."""
+    items = sorted(catalog.items, key=lambda item: item.id)
+    random.Random(seed).shuffle(items)
+    cut = int(round(len(items) * (1 - holdout)))
+    return items[:cut], items[cut:]
 
 
 def open_catalog(name_or_path: str | Path, strict: bool = False, images_dir: str | Path | None = None) -> Catalog:

@@ -10,7 +10,8 @@ import sys
 from dataclasses import asdict
 from typing import Any
 
-from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS
+from kit.bundled_catalogs import CATALOG_TABLE, CATALOGS, PHOTO_CATALOGS, held_out_catalog
+from kit.datasets import datasets_of_kind
 from kit.errors import BadInput, KitError
 from kit.logs import configure_logging
 
@@ -105,7 +106,6 @@ def ensure_default_encoder() -> str:
 
 
 # What the notebooks, the app and the workshop load: datasets first (training needs them), then models.
-PREPARED_DATASETS = ("grocery_store", "fashion_products", "youshu", "amazon_scientific")
 PREPARED_MODELS = ("efficientnet-lite0", "minilm", "shopkit-lit", "smollm2-135m-instruct", "whisper-base", "hibari")
 
 
@@ -115,10 +115,10 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     The notebooks' kernel reads $KIT_HOME (default ~/.cache/shopkit), which is not the tests' cache, so
     `make lab` and `make workshop-check` run this first; a second run only checks.
     """
-    from kit.datasets import resolve_dataset
+    from kit.datasets import list_datasets, resolve_dataset
     from kit.registry import REGISTRY
 
-    for name in PREPARED_DATASETS:
+    for name in dict.fromkeys([*CATALOGS, *list_datasets()]):  # every dataset: the catalogs' first, in their order
         resolved = resolve_dataset(name)  # offline and missing: DatasetNotAvailable with the fetch command
         print(f"dataset {name:18} ready ({resolved.origin})")
     ensure_default_encoder()
@@ -132,8 +132,8 @@ def cmd_train_lit(args: argparse.Namespace) -> int:
     from kit.clip.lit import LitConfig, train_lit
     from kit.clip.model_card import write_model_card
 
-    config = LitConfig(epochs=args.epochs, catalogs=tuple(args.catalog or ("grocery_store", "fashion_products")),
-                       max_fashion_items=args.fashion_items, seed=args.seed)
+    config = LitConfig(epochs=args.epochs, catalogs=tuple(args.catalog or PHOTO_CATALOGS), max_items=args.max_items,
+                       seed=args.seed)
     folder, history, metrics = train_lit(args.out, config)
     write_model_card(folder)
     print(json.dumps({"folder": str(folder), **metrics}, indent=2))
@@ -146,8 +146,8 @@ def cmd_train_ft(args: argparse.Namespace) -> int:
 
     config = FinetuneConfig(unfrozen_stages=args.stages, cached_stages=max(2, args.stages), views=args.views,
                             epochs=args.epochs, probe_epochs=args.probe_epochs, seed=args.seed,
-                            catalogs=tuple(args.catalog or ("grocery_store", "fashion_products")),
-                            max_fashion_items=args.fashion_items, max_grocery_photos=args.grocery_photos)
+                            catalogs=tuple(args.catalog or PHOTO_CATALOGS), max_items=args.max_items,
+                            max_photos=args.max_photos)
     folder, _, metrics = train_finetuned(args.out, config)
     write_model_card(folder)
     print(json.dumps({"folder": str(folder), **metrics}, indent=2))
@@ -267,8 +267,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_copy(args: argparse.Namespace) -> int:
-    from kit.bundled_catalogs import open_catalog
-    from kit.clip.lit import fashion_split
+    from kit.bundled_catalogs import item_split, open_catalog
     from kit.generate import TONES, WRITERS, FactChecker, LLMWriter, TemplateWriter, write_copy
 
     if args.writer not in WRITERS:
@@ -283,7 +282,9 @@ def cmd_copy(args: argparse.Namespace) -> int:
         raise BadInput(f"--photo-facts is a probability in (0, 1], got {args.photo_facts}")
     catalog = open_catalog(args.catalog)
     # items the kit's image-text model never saw; a catalog too small to hold any out is written for whole
-    held_out = (fashion_split(catalog, seed=args.seed)[1] or list(catalog.items))[:args.items]
+    spec = CATALOG_TABLE.get(args.catalog)
+    held_out = (item_split(catalog, spec.holdout if spec and spec.holdout else 0.2, args.seed)[1]
+                or list(catalog.items))[:args.items]
     if args.writer == "llm":
         from kit.llm.factory import load_chat_model
 
@@ -385,11 +386,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
                        f"catalogs with photos: {', '.join(PHOTO_CATALOGS)}")
     own = None if spec is not None else open_catalog(args.catalog, images_dir=args.images_dir)
     encoder = ItemEncoder.from_pretrained(ensure_encoder(args.model))
-    if args.catalog == "grocery_store":
+    if spec is not None and spec.photo_queries is not None:  # shopper photos -> products
         result = evaluate.grocery_image_retrieval(encoder, args.split, args.products, args.limit)
-    elif args.catalog == "fashion_products":
-        result = evaluate.fashion_text_to_image(encoder, limit=args.limit)
-        zero_shot = evaluate.zero_shot_attributes(encoder, limit=args.limit)  # from the held-out photos alone
+    elif spec is not None and spec.holdout > 0:  # held-out titles -> photos, labels read off the photos
+        result = evaluate.fashion_text_to_image(encoder, limit=args.limit, spec=spec)
+        zero_shot = evaluate.zero_shot_attributes(encoder, limit=args.limit, spec=spec)  # from the held-out photos alone
         result["zero_shot"] = {k: v for k, v in zero_shot.items() if k not in ("n", "majority")}
         result["zero_shot_majority"] = zero_shot["majority"]  # the baseline to beat: always the commonest label
     else:
@@ -504,7 +505,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     import time
 
     from kit.assistant import build_assistant
-    from kit.bundled_catalogs import grocery_photos
+    from kit.bundled_catalogs import DEFAULT_CATALOG, photo_query_catalog
 
     started = time.perf_counter()
     ensure_default_encoder()
@@ -513,11 +514,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         summary = search.catalog.summary()
         print(f"{name}: {summary['items']} items in {summary['categories']} categories, {summary['with_image']} with "
               f"photos. {summary['load_report']}")
-    state = helper.new_state("grocery_store")
-    for text in ("green apple", "oat milk", "something for a fruit salad"):
+    state = helper.new_state(DEFAULT_CATALOG)
+    for text in CATALOG_TABLE[DEFAULT_CATALOG].example_queries:
         reply = helper.turn(state, text)
         print(f"  {text!r:32} -> {', '.join(c.item_id for c in reply.cards[:3])}")
-    photo = grocery_photos("test")[300]
+    photos = photo_query_catalog()
+    state = helper.new_state(photos.name)
+    photo = photos.photo_queries("test")[300]
     reply = helper.turn(state, image=photo.path)
     print(f"  photo of {photo.item_id:21} -> {', '.join(c.item_id for c in reply.cards[:3])}")
     print(f"ready in {time.perf_counter() - started:.0f} s")
@@ -557,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--catalog", action="append", choices=list(PHOTO_CATALOGS),
                        help="a catalog to train on (repeatable; default: both)")
     train.add_argument("--epochs", type=int, default=40)
-    train.add_argument("--fashion-items", type=int, default=None, help="train on this many fashion items only")
+    train.add_argument("--max-items", "--fashion-items", type=int, default=None,
+                       help="train on this many items per catalog only")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
     train.set_defaults(func=cmd_train_lit)
@@ -568,8 +572,10 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--views", type=int, default=2, help="views per photo: centre crop + random resized crops")
     tune.add_argument("--epochs", type=int, default=6)
     tune.add_argument("--probe-epochs", type=int, default=20, help="heads-only epochs before fine-tuning")
-    tune.add_argument("--fashion-items", type=int, default=None, help="train on this many fashion items only")
-    tune.add_argument("--grocery-photos", type=int, default=None, help="train on this many grocery photos only")
+    tune.add_argument("--max-items", "--fashion-items", type=int, default=None,
+                      help="train on this many items per catalog only")
+    tune.add_argument("--max-photos", "--grocery-photos", type=int, default=None,
+                      help="train on this many labelled shopper photos only")
     tune.add_argument("--seed", type=int, default=0)
     tune.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
     tune.set_defaults(func=cmd_train_ft)
@@ -633,7 +639,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     imagery = sub.add_parser("imagery", help="generated product imagery").add_subparsers(dest="imagery_command", required=True)
     itrain = imagery.add_parser("train", help="train the kit's own small text-to-image model (resumable)")
-    itrain.add_argument("--catalog", default="grocery_store", choices=["grocery_store"])
+    itrain.add_argument("--catalog", default=PHOTO_CATALOGS[0], choices=list(PHOTO_CATALOGS))
     itrain.add_argument("--steps", type=int, default=3000, help="about 3 s a step on 2 CPU cores; resumable")
     itrain.add_argument("--batch-size", type=int, default=16)
     itrain.add_argument("--resolution", type=int, default=64)
@@ -669,7 +675,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kit.simulate.experiment import POLICIES, SIMULATORS
 
     simulate = sub.add_parser("simulate", help="a simulated A/B test of recommenders, validated against real purchases")
-    simulate.add_argument("--dataset", default="amazon_scientific",
+    simulate.add_argument("--dataset", default=next(iter(SIMULATION_DATASETS)),
                           help="; ".join(f"{d.name}: {d.help}" for d in SIMULATION_DATASETS.values()))
     simulate.add_argument("--simulator", default="choice",
                           help="; ".join(f"{s.name}: {s.help}" for s in SIMULATORS.values()))
@@ -686,7 +692,7 @@ def build_parser() -> argparse.ArgumentParser:
     from kit.generate import TONES, WRITERS
 
     copy = sub.add_parser("copy", help="product copy written from an item's facts and checked against its labels")
-    copy.add_argument("--catalog", default="fashion_products", help=CATALOG_HELP)
+    copy.add_argument("--catalog", default=held_out_catalog().name, help=CATALOG_HELP)
     copy.add_argument("--items", type=int, default=10, help="held-out items to write for")
     copy.add_argument("--writer", default="template", help="; ".join(f"{k}: {v}" for k, v in WRITERS.items()))
     copy.add_argument("--tone", default="neutral", help=", ".join(TONES))
@@ -720,7 +726,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, func, text in (("train", cmd_bundles_train, "train a model, early-stopped on tune, checkpoint to the cache"),
                              ("eval", cmd_bundles_eval, "test metrics of the cached model (trained first when missing)")):
         command = bundles.add_parser(name, help=text)
-        command.add_argument("--dataset", default="youshu")
+        command.add_argument("--dataset", default=datasets_of_kind("interactions")[0])
         command.add_argument("--model", default="crosscbr", choices=["popularity", "knn", "lightgcn", "crosscbr"])
         command.add_argument("--seed", type=int, default=0)
         if name == "train":
@@ -739,7 +745,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("recommend", cmd_semids_recommend,
                               "a test user's next items per model, each with the history items it relied on")):
         command = semids.add_parser(name, help=text)
-        command.add_argument("--dataset", default="amazon_scientific")
+        command.add_argument("--dataset", default=datasets_of_kind("sequences")[0])
         command.add_argument("--text-model", default="e5-small", choices=list(TEXT_MODELS))
         command.add_argument("--tokenizer", default="rqvae", choices=list(TOKENIZERS))
         command.add_argument("--levels", type=int, default=3)

@@ -68,6 +68,15 @@ def list_datasets() -> list[str]:
     return sorted(_load_specs())
 
 
+def datasets_of_kind(kind: str) -> list[str]:
+    """The datasets of one kind (catalog, sequences, interactions), sorted: a command's default is the first."""
+    names = [name for name, spec in sorted(_load_specs().items()) if spec.kind == kind]
+    if not names:
+        kinds = sorted({spec.kind for spec in _load_specs().values()})
+        raise UnknownDataset(f"no dataset of kind {kind!r}; kinds: {', '.join(kinds)}")
+    return names
+
+
 def get_dataset_spec(name: str) -> DatasetSpec:
     specs = _load_specs()
     if name not in specs:

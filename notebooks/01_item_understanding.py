@@ -99,7 +99,7 @@ plt.show()
 
 # %%
 folder = kit_home() / "notebooks" / "shopkit-lit-01"
-folder, history, metrics = train_lit(folder, LitConfig(epochs=TRAIN_EPOCHS, max_fashion_items=FASHION_ITEMS, seed=SEED))
+folder, history, metrics = train_lit(folder, LitConfig(epochs=TRAIN_EPOCHS, max_items=FASHION_ITEMS, seed=SEED))
 print({k: round(v, 3) if isinstance(v, float) else v for k, v in metrics.items()})
 fig, ax = plt.subplots(1, 2, figsize=(9, 3))
 ax[0].plot(history.losses); ax[0].set_title("contrastive loss (train)"); ax[0].set_xlabel("epoch")
@@ -205,7 +205,7 @@ print(f"{'shopkit-lit (products as text)':45} {ours['top1']:.3f}  {ours['top5']:
 curve = []
 for stages in FT_STAGES:
     config = FinetuneConfig(unfrozen_stages=stages, cached_stages=max(FT_STAGES), epochs=FT_EPOCHS, lr=FT_LR,
-                            max_grocery_photos=FT_GROCERY_PHOTOS, max_fashion_items=FT_FASHION_ITEMS,
+                            max_photos=FT_GROCERY_PHOTOS, max_items=FT_FASHION_ITEMS,
                             test_photos=EVAL_PHOTOS, seed=SEED)
     ft_folder, ft_history, ft_metrics = train_finetuned(kit_home() / "notebooks" / f"shopkit-lit-ft-01-{stages}", config)
     if not curve:  # the heads-only step is the same in every run: stage 0

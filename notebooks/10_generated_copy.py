@@ -46,9 +46,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from kit.assistant.completion import EmbeddingCompletion
-from kit.bundled_catalogs import open_catalog
+from kit.bundled_catalogs import item_split, open_catalog
 from kit.clip.encoder import ItemEncoder
-from kit.clip.lit import fashion_split
 from kit.generate import FACT_TYPES, FactChecker, FactType, ItemFacts, LLMWriter, TemplateWriter, write_copy
 from kit.llm.factory import load_chat_model
 from kit.planning import Planner
@@ -77,7 +76,7 @@ LLM = None              # None: the embedded SmolLM2-135M; e.g. "openai:http://l
 
 # %%
 fashion = open_catalog("fashion_products")
-held_out = fashion_split(fashion, seed=SEED)[1]
+held_out = item_split(fashion, holdout=0.2, seed=SEED)[1]
 facts = ItemFacts.from_item(held_out[0])
 print("\n".join(facts.lines()))
 

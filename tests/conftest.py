@@ -77,7 +77,7 @@ def lit_encoder():
     from kit.registry import REGISTRY
 
     if not REGISTRY.status("shopkit-lit").available:
-        folder, _, _ = train_lit(config=LitConfig(epochs=15, max_fashion_items=600))
+        folder, _, _ = train_lit(config=LitConfig(epochs=15, max_items=600))
         write_model_card(folder)
     return ItemEncoder.from_pretrained("shopkit-lit", device="cpu")
 

@@ -149,3 +149,47 @@ def test_photo_embeddings_reuse_the_trunk_features_training_cached(lit_encoder, 
     assert np.allclose(lit_encoder.encode_image_files([fresh]), lit_encoder.encode_images([fresh]).vectors, atol=1e-5)
     texts = [item.text for item in grocery.items[:12]] + ["a short title", "green apple"]
     assert np.allclose(lit_encoder.encode_item_texts(texts), lit_encoder.encode_texts(texts), atol=1e-5)
+
+
+def test_clip_training_pairs_never_hold_a_held_out_item_or_an_evaluation_photo():
+    """Both CLIP recipes train on kit.clip.pairs; what the benchmarks test on must stay out of it."""
+    from kit.bundled_catalogs import CATALOG_TABLE, PHOTO_CATALOGS, item_split, open_catalog
+    from kit.clip.pairs import query_photos, training_pairs
+
+    for pairs in training_pairs(PHOTO_CATALOGS):
+        spec, catalog = CATALOG_TABLE[pairs.catalog], open_catalog(pairs.catalog)
+        trained = set(pairs.paths)
+        assert len(pairs.paths) == len(pairs.texts) == len(pairs.group) > 0
+        text_of = {item.image: item.text for item in catalog}
+        assert all(text == text_of.get(path, catalog.items[group].text)  # a product's own photo, or a shopper's of it
+                   for path, text, group in zip(pairs.paths, pairs.texts, pairs.group))
+        if spec.holdout:
+            held_out = item_split(catalog, spec.holdout)[1]
+            assert held_out and not trained & {item.image for item in held_out}
+        if spec.photo_queries:
+            assert pairs.distinct  # several photos of one product: batches must not repeat it
+            for split in ("val", "test"):
+                assert not trained & set(query_photos(pairs.catalog, split).paths)
+
+
+def test_a_new_catalog_with_held_out_items_is_one_record(tmp_path, monkeypatch):
+    """A catalog the code has never heard of trains and is evaluated through its CatalogSpec alone."""
+    from kit import bundled_catalogs
+    from kit.bundled_catalogs import CatalogSpec, load_catalog
+    from kit.clip.pairs import training_pairs
+    from kit.search.evaluate import attribute_queries
+
+    rows = ["id,title,category,colour,kind,who,image"]
+    for i, (colour, kind, who) in enumerate([(c, k, w) for c in ("Red", "Blue") for k in ("Shirt", "Scarf")
+                                              for w in ("Men", "Women")] * 3):
+        Image.new("RGB", (32, 32), colour.lower()).save(tmp_path / f"{i}.png")
+        rows.append(f"p{i},{colour} {kind},Clothes,{colour},{kind},{who},{i}.png")
+    (tmp_path / "shop.csv").write_text("\n".join(rows) + "\n")
+    spec = CatalogSpec("tiny_shop", "Tiny shop", "24 made-up items", lambda strict: load_catalog(tmp_path / "shop.csv"),
+                       has_photos=True, holdout=0.25, attribute_query="{colour} {kind} for {who}")
+    monkeypatch.setitem(bundled_catalogs.CATALOG_TABLE, spec.name, spec)
+    (pairs,) = training_pairs(("tiny_shop",))
+    assert len(pairs) == 18 and not pairs.distinct  # 24 items, a quarter held out
+    queries = attribute_queries(spec=spec)
+    assert queries and all(len(q.relevant) == 3 for q in queries)  # each (colour, kind, who) three times
+    assert all(q.text.split()[0] in ("red", "blue") and " for " in q.text for q in queries)

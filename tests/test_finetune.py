@@ -113,8 +113,8 @@ def test_activation_caching_resumes_after_a_kill(tmp_path, monkeypatch, untraine
 @pytest.fixture(scope="module")
 def small_finetuned(tmp_path_factory):
     """shopkit-lit-ft on a small, fixed subset: the shipped recipe's code path in about a minute."""
-    config = finetune.FinetuneConfig(unfrozen_stages=1, views=2, epochs=5, lr=1e-4, max_grocery_photos=800,
-                                     max_fashion_items=300, test_photos=200)  # notebook 01's run: caches shared
+    config = finetune.FinetuneConfig(unfrozen_stages=1, views=2, epochs=5, lr=1e-4, max_photos=800,
+                                     max_items=300, test_photos=200)  # notebook 01's run: caches shared
     folder, history, metrics = finetune.train_finetuned(tmp_path_factory.mktemp("ft") / "shopkit-lit-ft", config)
     return folder, history, metrics, config
 

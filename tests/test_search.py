@@ -179,9 +179,9 @@ def test_cli_eval_fashion_reports_title_to_photo_and_zero_shot_attributes(fashio
     from collections import Counter
 
     from kit.bundled_catalogs import open_catalog
-    from kit.clip.lit import fashion_split
+    from kit.bundled_catalogs import item_split
 
-    train, held_out = fashion_split(open_catalog("fashion_products"), seed=0)
+    train, held_out = item_split(open_catalog("fashion_products"), holdout=0.2, seed=0)
     for attribute in ("baseColour", "gender"):
         commonest = Counter(item.attributes.get(attribute, "") for item in train).most_common(1)[0][0]
         share = np.mean([item.attributes.get(attribute, "") == commonest for item in held_out[:80]])

@@ -20,7 +20,7 @@ from kit.semids.residual_kmeans import ResidualKMeans
 from kit.semids.rqvae import RQVAE, RQVAEConfig, train_rqvae
 from kit.semids.sasrec import SASRec, SASRecConfig, training_sequences
 from kit.semids.tiger import Tiger, TigerConfig
-from kit.semids.training import fit
+from kit.training import fit
 from kit.sequences import NextItemExample, SequenceData
 
 N_ITEMS = 24
@@ -134,7 +134,7 @@ def _train_sasrec(data: SequenceData, epochs: int, checkpoint=None) -> tuple[SAS
     def validate():
         return metrics_from_ranks(ranks_from_scores(model.score, data.splits["valid"]))["recall@10"]
 
-    return model, fit(model, batches, validate, epochs=epochs, patience=50, checkpoint=checkpoint, progress=False)
+    return model, fit(model, batches, validate=validate, epochs=epochs, patience=50, checkpoint=checkpoint, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_tiger_constrained_beams_name_only_real_items_and_learn_the_pattern(toy_
         assert invalid == 0.0 and all(len(items) == 5 for items in lists)
         return metrics_from_ranks(ranks_from_lists(lists, examples), ks=(5,))["recall@5"]
 
-    fit(model, batches, lambda: recall_at_5(valid), epochs=30, patience=100, progress=False)
+    fit(model, batches, validate=lambda: recall_at_5(valid), epochs=30, patience=100, progress=False)
     recall = recall_at_5(toy_data.splits["test"])
     assert recall > 0.6  # random would be 5 / 24
 
@@ -288,7 +288,7 @@ def test_tiger_scores_every_item_and_its_best_item_leads_its_beams(toy_data, toy
     train = toy_data.splits["train"]
     batches = lambda epoch: [([e.history for e in train[i:i + 64]], [e.target for e in train[i:i + 64]])
                              for i in range(0, len(train), 64)]
-    fit(model, batches, lambda: 0.0, epochs=20, patience=100, progress=False)
+    fit(model, batches, validate=lambda: 0.0, epochs=20, patience=100, progress=False)
     histories = [e.history for e in toy_data.splits["test"][:10]]
     scores = model.score(histories, chunk=7)  # chunks smaller than the catalog give the same scores
     assert scores.shape == (10, N_ITEMS) and np.all(scores <= 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from kit.bundled_catalogs import DEFAULT_CATALOG
 from kit.planning.schema import Plan
 
 
@@ -15,7 +16,7 @@ class BasketLine(BaseModel):
 
 
 class ConversationState(BaseModel):
-    catalog: str = "grocery_store"
+    catalog: str = DEFAULT_CATALOG
     basket: list[BasketLine] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list, description="words the shopper ruled out, e.g. dairy")
     last_results: list[str] = Field(default_factory=list, description="item ids shown last, in order")

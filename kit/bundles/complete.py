@@ -24,7 +24,7 @@ import scipy.sparse as sp
 import torch
 from torch_geometric.data import HeteroData
 
-from kit.bundles.data import BI, load_bundles
+from kit.bundles.data import BI, default_bundle_dataset, load_bundles
 from kit.errors import BadInput
 
 
@@ -65,11 +65,13 @@ class BundleCompleter:
         self.embedding_weight = embedding_weight
 
     @classmethod
-    def from_dataset(cls, name: str = "youshu", model_seed: int = 0) -> "BundleCompleter":
-        """Co-occurrence from the dataset, plus CrossCBR item embeddings when a trained model is cached."""
+    def from_dataset(cls, name: str | None = None, model_seed: int = 0) -> "BundleCompleter":
+        """Co-occurrence from the dataset (default: the first bundle dataset), plus CrossCBR item embeddings when a
+        trained model is cached."""
         from kit.bundles.train import load_checkpoint
         from kit.errors import KitError
 
+        name = name or default_bundle_dataset()
         data = load_bundles(name)
         try:
             model, _ = load_checkpoint(data, name, "crosscbr", model_seed)
@@ -131,7 +133,7 @@ class BundleCompleter:
 
 def complete(bundle_items: list[int], k: int = 10, completer: BundleCompleter | None = None) -> list[tuple[int, float]]:
     """Items that complete ``bundle_items`` (Youshu ids). Pass a ``completer`` to reuse one across calls."""
-    return (completer or BundleCompleter.from_dataset("youshu")).complete(bundle_items, k)
+    return (completer or BundleCompleter.from_dataset()).complete(bundle_items, k)
 
 
 def evaluate_completion(data: HeteroData, held_out: float = 0.1, k: int = 10, seed: int = 0, max_bundles: int = 500,

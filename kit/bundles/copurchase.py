@@ -1,4 +1,5 @@
-"""Basket completion from real co-purchases: LightGCN (He et al., SIGIR 2020) on a shop's user-item graph.
+"""Basket completion from real co-purchases: LightGCN (He et al., SIGIR 2020) on a shop's user-item graph
+(:class:`kit.bundles.models.lightgcn.BipartiteLightGCN`, the model bundle recommendation uses on users and bundles).
 
 The graph comes from purchase sequences (Amazon Scientific's train split: every item a user bought
 before their held-out last two). Users and items are one node set (item ids shifted by the number of
@@ -29,17 +30,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
-from torch_geometric.nn.models import LightGCN
-from torch_geometric.utils import to_torch_csr_tensor, to_undirected
-from tqdm.auto import tqdm
 
+from kit import training
+from kit.bundles.data import BPRBatch
+from kit.bundles.models.lightgcn import BipartiteLightGCN
 from kit.errors import BadInput, KitError
 from kit.files import written_atomically
 from kit.sequences import SequenceData
@@ -69,70 +70,50 @@ def train_user_items(data: SequenceData) -> list[set[int]]:
     return [users[u] for u in sorted(users)]
 
 
-class CoPurchaseCompleter(torch.nn.Module):
+class CoPurchaseCompleter(BipartiteLightGCN):
     name = "lightgcn-copurchase"
 
     def __init__(self, user_items: list[set[int]], num_items: int, embedding_dim: int = 64, num_layers: int = 2,
                  l2: float = 1e-4) -> None:
-        super().__init__()
         if not user_items:
             raise BadInput("the co-purchase graph needs at least one user with purchases")
-        self.num_users, self.num_items, self.l2 = len(user_items), num_items, l2
         users = np.fromiter((u for u, items in enumerate(user_items) for _ in items), dtype=np.int64)
         items = np.fromiter((i for bought in user_items for i in bought), dtype=np.int64)
         if items.size and (items.min() < 0 or items.max() >= num_items):
             raise BadInput(f"item ids must be within 0..{num_items - 1}")
-        self.edges = torch.from_numpy(np.stack([users, items]))  # (2, E) user -> item, train purchases
+        edges = torch.from_numpy(np.stack([users, items]))  # (2, E) user -> item, train purchases
+        super().__init__(edges[0], edges[1], len(user_items), num_items, embedding_dim, num_layers, l2,
+                         lr=CopurchaseTrainConfig.lr)
+        self.num_items, self.edges = num_items, edges
         bought = sp.csr_matrix((np.ones(len(items), np.float32), (users, items)), shape=(self.num_users, num_items))
         bought.data[:] = 1.0
         self.copurchases = (bought.T @ bought).tocsr()  # (I, I): shoppers who bought both
         self.copurchases.setdiag(0)
         self.copurchases.eliminate_zeros()
         self.degree = np.asarray(bought.sum(axis=0)).ravel().astype(int)  # shoppers per item
-        num_nodes = self.num_users + num_items
-        edge_index = to_undirected(torch.stack([self.edges[0], self.edges[1] + self.num_users]), num_nodes=num_nodes)
-        edge_index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=False)
-        self.adjacency = to_torch_csr_tensor(edge_index, weight, size=(num_nodes, num_nodes))
-        self.model = LightGCN(num_nodes, embedding_dim, num_layers, normalize=False)
         self._items: torch.Tensor | None = None  # propagated item embeddings, cached after training
 
     @classmethod
     def from_sequences(cls, data: SequenceData, **kwargs: object) -> "CoPurchaseCompleter":
         return cls(train_user_items(data), data.num_items, **kwargs)
 
-    # -- training (the model owns it) ----------------------------------------------------------------
-    def configure_optimizer(self, config: CopurchaseTrainConfig) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=config.lr)
-
-    def loss(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor) -> torch.Tensor:
-        out = self.model.get_embedding(self.adjacency)
-        user, pos, neg = out[users], out[positives + self.num_users], out[negatives + self.num_users]
-        nodes = torch.cat([users, positives + self.num_users, negatives + self.num_users]).unique()
-        return self.model.recommendation_loss((user * pos).sum(-1), (user * neg).sum(-1), node_id=nodes,
-                                              lambda_reg=self.l2)
-
+    # -- training (kit.training.fit; the loss and optimizer are BipartiteLightGCN's) -------------------
     def fit(self, config: CopurchaseTrainConfig | None = None, progress: bool = True) -> list[float]:
         """BPR over the train purchases, one uniform negative item each; returns the mean loss per epoch."""
         config = config or CopurchaseTrainConfig()
         generator = torch.Generator().manual_seed(config.seed)
-        optimizer = self.configure_optimizer(config)
-        losses = []
-        self.train()
-        for _ in tqdm(range(config.epochs), desc="training the co-purchase graph model", unit="epoch", disable=not progress):
+        self.lr = config.lr
+
+        def batches(epoch: int) -> Iterator[BPRBatch]:
             order = torch.randperm(self.edges.shape[1], generator=generator)
-            epoch_losses = []
             for start in range(0, len(order), config.batch_size):
-                batch = self.edges[:, order[start:start + config.batch_size]]
-                negatives = torch.randint(0, self.num_items, (batch.shape[1],), generator=generator)
-                loss = self.loss(batch[0], batch[1], negatives)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                epoch_losses.append(loss.item())
-            losses.append(float(np.mean(epoch_losses)))
-        self.eval()
+                users, items = self.edges[:, order[start:start + config.batch_size]]
+                yield BPRBatch(users, items, torch.randint(0, self.num_items, (len(items),), generator=generator))
+
+        result = training.fit(self, batches, epochs=config.epochs, rngs=(generator,),
+                              desc="training the co-purchase graph model", progress=progress)
         self._items = None
-        return losses
+        return result.losses
 
     # -- completion ----------------------------------------------------------------------------------
     @torch.no_grad()

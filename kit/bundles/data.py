@@ -29,14 +29,23 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from torch_geometric.data import HeteroData, InMemoryDataset
 
 from kit.config import data_cache_dir
-from kit.datasets import resolve_dataset
+from kit.datasets import datasets_of_kind, resolve_dataset
 from kit.errors import KitError
+
+
+class BPRBatch(NamedTuple):
+    """A batch of BPR triples: each user, a bundle (or item) they took and a sampled one they did not."""
+
+    users: torch.Tensor
+    positives: torch.Tensor
+    negatives: torch.Tensor
 
 UB = ("user", "interacts", "bundle")
 UI = ("user", "interacts", "item")
@@ -82,8 +91,9 @@ def read_sizes(path: Path) -> tuple[int, int, int]:
 class BundleDataset(InMemoryDataset):
     """A bundle-recommendation dataset (default: Youshu) as a single HeteroData graph."""
 
-    def __init__(self, name: str = "youshu", raw_dir: str | Path | None = None, root: str | Path | None = None,
+    def __init__(self, name: str | None = None, raw_dir: str | Path | None = None, root: str | Path | None = None,
                  force_reload: bool = False) -> None:
+        name = name or default_bundle_dataset()
         self.name = name
         self._raw = Path(raw_dir) if raw_dir is not None else resolve_dataset(name).path
         self.file_prefix = next((p.name[: -len("_data_size.txt")] for p in self._raw.glob("*_data_size.txt")), name)
@@ -123,8 +133,13 @@ class BundleDataset(InMemoryDataset):
         shutil.rmtree(self.processed_dir, ignore_errors=True)
 
 
-def load_bundles(name: str = "youshu", raw_dir: str | Path | None = None) -> HeteroData:
-    """The dataset's graph (processed once, then read from the cache)."""
+def default_bundle_dataset() -> str:
+    """The first user-bundle-item dataset of the dataset table (kit/dataset_configs/, kind ``interactions``)."""
+    return datasets_of_kind("interactions")[0]
+
+
+def load_bundles(name: str | None = None, raw_dir: str | Path | None = None) -> HeteroData:
+    """The dataset's graph (processed once, then read from the cache); default: :func:`default_bundle_dataset`."""
     return BundleDataset(name, raw_dir=raw_dir)[0]
 
 

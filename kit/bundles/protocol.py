@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Callable
 
-import numpy as np
 import torch
 from torch_geometric.data import HeteroData
 

@@ -1,30 +1,28 @@
 """Training bundle recommenders with BPR, early stopping on the tune split, checkpoints in the cache.
 
-One loop serves every trainable model: it samples one negative bundle per train interaction (uniform
-over the bundles the user has not taken in train), calls ``model.loss(users, pos, neg, epoch)``,
-evaluates Recall@20 on tune every ``eval_every`` epochs, keeps the best weights, and stops after
-``patience`` evaluations without improvement. Non-trainable baselines are simply built.
+Every trainable model is a :class:`kit.training.Trainable` trained by :func:`kit.training.fit`: this module
+gives it the batches (one negative bundle per train interaction, uniform over the bundles the user has
+not taken in train) and the score (Recall@20 on tune every ``eval_every`` epochs; the best weights kept,
+a stop after ``patience`` evaluations without improvement). Non-trainable baselines are simply built.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 from torch_geometric.data import HeteroData
-from tqdm.auto import tqdm
 
-from kit.bundles.data import UB
+from kit.bundles.data import UB, BPRBatch
 from kit.bundles.models import MODELS
 from kit.bundles.protocol import evaluate_ranking
 from kit.config import models_dir
 from kit.errors import KitError
+from kit.training import Trainable, fit
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -75,51 +73,28 @@ def train_bundle_model(data: HeteroData, config: BundleTrainConfig | None = None
     config = config or BundleTrainConfig()
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
-    model = build_model(config.model, data, l2=config.l2, **config.model_args)
-    if not getattr(model, "trainable", False):
+    model = build_model(config.model, data, l2=config.l2, lr=config.lr, **config.model_args)
+    if not isinstance(model, Trainable):  # a baseline: built, nothing to learn
         return TrainResult(model, config)
 
     users, bundles = data[UB].edge_index
     num_bundles = data["bundle"].num_nodes
     taken = (users * num_bundles + bundles).unique()
-    weight_decay = config.l2 if config.model == "crosscbr" else 0.0  # LightGCN regularises inside its loss
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=weight_decay)
-    result, best, best_state, bad_evals = TrainResult(model, config), -1.0, None, 0
-    start = time.perf_counter()
-    bar = tqdm(range(config.epochs), desc=f"training {config.model}", unit="epoch", disable=not progress)
-    for epoch in bar:
-        model.train()
-        if hasattr(model, "new_epoch"):
-            model.new_epoch(epoch)
-        order = torch.randperm(len(users), generator=generator)
-        losses = []
-        for chunk in order.split(config.batch_size):
-            u, pos = users[chunk], bundles[chunk]
-            loss = model.loss(u, pos, sample_negatives(u, num_bundles, taken, generator), epoch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-        entry = {"epoch": epoch, "loss": sum(losses) / len(losses)}
-        if (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs:
-            model.eval()
-            entry["tune_recall@20"] = evaluate_ranking(model.score, data, "tune", ks=(20,))["recall@20"]
-            bar.set_postfix(loss=f"{entry['loss']:.4f}", tune_recall20=f"{entry['tune_recall@20']:.4f}")
-            if entry["tune_recall@20"] > best:
-                best, result.best_epoch, bad_evals = entry["tune_recall@20"], epoch, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                bad_evals += 1
-        result.history.append(entry)
-        if bad_evals >= config.patience:
-            log.info("early stop at epoch %d (best %d, tune recall@20 %.4f)", epoch, result.best_epoch, best)
-            break
-    result.seconds = time.perf_counter() - start
-    result.seconds_per_epoch = result.seconds / len(result.history)
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return result
+
+    def batches(epoch: int) -> Iterator[BPRBatch]:
+        """The train interactions in a new order, each with a fresh negative bundle (drawn as the batch is used)."""
+        for chunk in torch.randperm(len(users), generator=generator).split(config.batch_size):
+            u = users[chunk]
+            yield BPRBatch(u, bundles[chunk], sample_negatives(u, num_bundles, taken, generator))
+
+    def tune_recall() -> float:
+        return evaluate_ranking(model.score, data, "tune", ks=(20,))["recall@20"]
+
+    result = fit(model, batches, epochs=config.epochs, validate=tune_recall, eval_every=config.eval_every,
+                 patience=config.patience, rngs=(generator,), valid_name="tune_recall@20",
+                 desc=f"training {config.model}", progress=progress)
+    return TrainResult(model, config, result.history, max(result.best_epoch, 0), result.seconds,
+                       result.seconds / max(len(result.history), 1))
 
 
 def checkpoint_path(dataset: str, model: str, seed: int) -> Path:
@@ -147,7 +122,7 @@ def load_checkpoint(data: HeteroData, dataset: str, model: str, seed: int = 0):
                        f"`python -m kit bundles train --dataset {dataset} --model {model}`")
     saved = torch.load(path, weights_only=False)
     config = BundleTrainConfig(**saved["config"])
-    instance = build_model(model, data, l2=config.l2, **config.model_args)
+    instance = build_model(model, data, l2=config.l2, lr=config.lr, **config.model_args)
     if isinstance(instance, torch.nn.Module):
         instance.load_state_dict(saved["state_dict"])
         instance.eval()

@@ -40,7 +40,7 @@ class CatalogEmbeddings:
 
 
 def embed_catalog(catalog: Catalog, encoder: ItemEncoder, batch_size: int = 8) -> CatalogEmbeddings:
-    from kit.clip.lit import item_text
+    from kit.clip.pairs import item_text
 
     texts = [item_text(item) for item in catalog]
     text_cache = EmbeddingCache(f"{encoder.fingerprint}/text")

@@ -24,7 +24,6 @@ colour or for other shoppers: the hard negatives that teach colour and gender.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import shutil
 import time
@@ -34,15 +33,16 @@ from typing import Callable
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
-from kit.catalog import Item
 from kit.clip.cache import EmbeddingCache, file_key
-from kit.clip.lit import (LitConfig, PairSet, _batches, contrastive_step, create_untrained, fashion_split, item_text,
-                          text_trunk_features, top_k_accuracy, train_heads)
+from kit.bundled_catalogs import PHOTO_CATALOGS
+from kit.clip.lit import (ContrastiveHeads, LitConfig, PairSet, _batches, create_untrained, product_features,
+                          save_model_folder, text_trunk_features, top_k_accuracy, train_heads)
+from kit.clip.pairs import PhotoPairs, query_photos, training_pairs, validation_catalog
 from kit.errors import BadInput
 from kit.images import load_image
 from kit.registry import REGISTRY, ModelRegistry
+from kit.training import fit
 
 log = logging.getLogger(__name__)
 N_BLOCKS = 7  # efficientnet_lite0 has seven MBConv stages (timm's ``blocks``)
@@ -64,11 +64,10 @@ class FinetuneConfig:
     weight_decay: float = 0.05
     hard_negative_share: float = 0.25  # share of fashion batches sorted by (article type, gender); 0.5 measured worse
     seed: int = 0
-    fashion_holdout: float = 0.2
-    catalogs: tuple[str, ...] = ("grocery_store", "fashion_products")
-    max_fashion_items: int | None = None  # subsets for quick runs (tests, notebooks)
-    max_grocery_photos: int | None = None
-    test_photos: int | None = None  # grocery test photos scored after training (None: all 2,485)
+    catalogs: tuple[str, ...] = PHOTO_CATALOGS  # every bundled catalog with photos
+    max_items: int | None = None  # subsets for quick runs (tests, notebooks): training items per catalog,
+    max_photos: int | None = None  # and labelled shopper photos (an even spread over the products)
+    test_photos: int | None = None  # test-split shopper photos scored after training (None: all; grocery 2,485)
 
     def check(self) -> None:
         if not 1 <= self.unfrozen_stages <= self.cached_stages <= N_BLOCKS:
@@ -206,29 +205,11 @@ class ActivationPairs:
         return PairSet(run_frozen(trunk, split, N_BLOCKS, self.acts[:1])[0], self.text, self.group)
 
 
-def _grocery(model, preprocess, tokenizer, split: int, which: str, views: int, limit: int | None) -> ActivationPairs:
-    from kit.bundled_catalogs import grocery_photos, open_catalog
-
-    catalog = open_catalog("grocery_store")
-    photos = grocery_photos(which)
-    if limit and which == "train":  # the split is sorted by class: an even spread keeps every product in the subset
-        photos = photos[::max(1, len(photos) // limit)][:limit]
-    elif limit:
-        photos = photos[:limit]  # the first N, as kit.search.evaluate scores them
-    iconic = [i for i in catalog if i.image] if which == "train" else []
-    paths = [p.path for p in photos] + [i.image for i in iconic]
-    ids = [p.item_id for p in photos] + [i.id for i in iconic]
-    texts = {item.id: item_text(item) for item in catalog}
-    text = torch.from_numpy(text_trunk_features(model, tokenizer, [texts[i] for i in ids]))
-    acts = stage_activations(model, preprocess, paths, split, views)
-    return ActivationPairs(acts, text, np.array([catalog.ids.index(i) for i in ids]))
-
-
-def _fashion(model, preprocess, tokenizer, split: int, items: list[Item], views: int) -> ActivationPairs:
-    acts = stage_activations(model, preprocess, [i.image for i in items], split, views)
-    text = torch.from_numpy(text_trunk_features(model, tokenizer, [item_text(i) for i in items]))
-    hard = np.array([f"{i.attributes.get('articleType', '')}|{i.attributes.get('gender', '')}" for i in items])
-    return ActivationPairs(acts, text, np.arange(len(items)), hard)
+def activation_pairs(model, preprocess, tokenizer, split: int, pairs: PhotoPairs, views: int) -> ActivationPairs:
+    """A catalog's (photo, text) pairs as cached activations of the frozen stages, ``views`` per photo."""
+    acts = stage_activations(model, preprocess, pairs.paths, split, views)
+    text = torch.from_numpy(text_trunk_features(model, tokenizer, pairs.texts))
+    return ActivationPairs(acts, text, pairs.group, pairs.hard_key)
 
 
 def hard_negative_batches(keys: np.ndarray, batch_size: int, share: float, rng: np.random.Generator) -> list[np.ndarray]:
@@ -242,15 +223,42 @@ def hard_negative_batches(keys: np.ndarray, batch_size: int, share: float, rng: 
 
 
 # -- training -------------------------------------------------------------------------------------
+class TopStages(ContrastiveHeads):
+    """The LiT recipe with the top ``unfrozen_stages`` of the image trunk learning too, on cached activations.
+
+    Each step draws one cached view per photo (from ``rng``) and runs it through the trained stages. Three
+    parameter groups: trunk stages, heads, and the temperature (no weight decay); a one-cycle schedule with
+    a 10% warm-up.
+    """
+
+    def __init__(self, clip, sets: list[tuple[ActivationPairs, bool]], config: FinetuneConfig, total_steps: int,
+                 train_from: int, rng: np.random.Generator) -> None:
+        super().__init__(clip, sets, config.lr, config.weight_decay, total_steps)
+        self.unfrozen_stages, self.train_from, self.rng = config.unfrozen_stages, train_from, rng
+
+    def configure_optimizers(self):
+        trunk = trainable_trunk_parameters(self.clip.visual.trunk, self.unfrozen_stages)
+        heads = list(self.clip.visual.head.parameters()) + list(self.clip.text.proj.parameters())
+        optimizer = torch.optim.AdamW([{"params": trunk}, {"params": heads},
+                                       {"params": [self.clip.logit_scale], "weight_decay": 0.0}],
+                                      lr=self.lr, weight_decay=self.weight_decay)
+        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, self.lr, total_steps=self.total_steps,
+                                                              pct_start=0.1)
+
+    def image_features(self, pairs: ActivationPairs, index: np.ndarray) -> torch.Tensor:
+        views = torch.from_numpy(self.rng.integers(0, pairs.acts.shape[0], len(index)))
+        x = pairs.acts[views, torch.from_numpy(index)].float().contiguous(memory_format=torch.channels_last)
+        return self.clip.visual.head(upper_forward(self.clip.visual.trunk, self.train_from, x))
+
+
 def finetune(model, sets: list[tuple[ActivationPairs, bool]], config: FinetuneConfig, split: int,
              val: Callable[[], float] | None) -> FinetuneHistory:
-    """Train heads and the top stages on cached activations; the best epoch by ``val`` is kept.
+    """Train heads and the top stages on cached activations; the best epoch by ``val`` is kept, and the
+    weights as they came in (the LP heads) when no epoch beats them.
 
     ``split`` is where the given activations were cut; stages between it and the trained top run frozen
     once, up front, so each step costs only the trained stages.
     """
-    from open_clip.loss import ClipLoss
-
     trunk = model.visual.trunk.to(memory_format=torch.channels_last)  # 2-3x faster convolutions on CPU (measured)
     train_from = N_BLOCKS - config.unfrozen_stages
     if train_from > split:  # frozen middle stages: run them once over every cached view
@@ -259,13 +267,10 @@ def finetune(model, sets: list[tuple[ActivationPairs, bool]], config: FinetuneCo
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     trunk_params = trainable_trunk_parameters(trunk, config.unfrozen_stages)
-    head_params = list(model.visual.head.parameters()) + list(model.text.proj.parameters())
     for parameter in trunk_params:
         parameter.requires_grad = True
-    optimizer = torch.optim.AdamW([{"params": trunk_params}, {"params": head_params}, {"params": [model.logit_scale],
-                                   "weight_decay": 0.0}], lr=config.lr, weight_decay=config.weight_decay)
 
-    def epoch_batches() -> list[tuple[ActivationPairs, np.ndarray]]:
+    def epoch_batches(epoch: int = 0) -> list[tuple[ActivationPairs, np.ndarray]]:
         out = []
         for pairs, distinct in sets:
             if distinct:
@@ -279,37 +284,17 @@ def finetune(model, sets: list[tuple[ActivationPairs, bool]], config: FinetuneCo
         rng.shuffle(out)
         return out
 
-    steps = config.epochs * len(epoch_batches())
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=max(steps, 1), pct_start=0.1)
-    loss_fn, history = ClipLoss(), FinetuneHistory()
-    best = val() if val is not None else -np.inf
-    best_state = _trainable_state(model, config.unfrozen_stages)
-    for epoch in tqdm(range(config.epochs), desc="fine-tuning shopkit-lit-ft", unit="epoch"):
-        model.visual.head.train(), model.text.proj.train()
-        losses = []
-        for pairs, index in epoch_batches():
-            views = torch.from_numpy(rng.integers(0, pairs.acts.shape[0], len(index)))
-            x = pairs.acts[views, torch.from_numpy(index)].float().contiguous(memory_format=torch.channels_last)
-            losses.append(contrastive_step(model, model.visual.head(upper_forward(trunk, train_from, x)),
-                                           model.text.proj(pairs.text[index]), loss_fn, optimizer, scheduler))
-        model.visual.head.eval(), model.text.proj.eval()
-        history.losses.append(float(np.mean(losses)))
-        score = val() if val is not None else -history.losses[-1]
-        history.val_top1.append(score)
-        if score > best:
-            best, history.best_epoch = score, epoch
-            best_state = _trainable_state(model, config.unfrozen_stages)
-        log.debug("epoch %d loss %.4f val %.4f", epoch, history.losses[-1], score)
-    model.load_state_dict(best_state, strict=False)
+    steps = config.epochs * len(epoch_batches())  # one epoch's draw, to size the schedule (as the shipped run did)
+    recipe = TopStages(model, sets, config, max(steps, 1), train_from, rng)
+    result = fit(recipe, epoch_batches, epochs=config.epochs, validate=val, validate_first=val is not None,
+                 rngs=(rng,), desc="fine-tuning shopkit-lit-ft")
     for parameter in trunk_params:
         parameter.requires_grad = False
+    history = FinetuneHistory()
+    history.losses = result.losses
+    history.val_top1 = [h["valid"] for h in result.history if h["epoch"] >= 0 and "valid" in h]
+    history.best_epoch = result.best_epoch
     return history
-
-
-def _trainable_state(model, unfrozen_stages: int) -> dict[str, torch.Tensor]:
-    prefixes = tuple(f"visual.trunk.blocks.{i}." for i in range(N_BLOCKS - unfrozen_stages, N_BLOCKS)) + (
-        "visual.trunk.conv_head", "visual.trunk.bn2", "visual.head", "text.proj", "logit_scale")
-    return {k: v.detach().clone() for k, v in model.state_dict().items() if k.startswith(prefixes)}
 
 
 @torch.no_grad()
@@ -325,10 +310,6 @@ def train_finetuned(output: Path | None = None, config: FinetuneConfig | None = 
     Steps: 1. cache the frozen stages' activations of every view; 2. fit the heads on the frozen
     features; 3. fine-tune heads and top stages; 4. measure grocery test top-1 and save.
     """
-    from safetensors.torch import save_file
-
-    from kit.bundled_catalogs import open_catalog
-
     config = config or FinetuneConfig()
     config.check()
     output = Path(output) if output is not None else registry.get("shopkit-lit-ft").cache_dir
@@ -340,18 +321,12 @@ def train_finetuned(output: Path | None = None, config: FinetuneConfig | None = 
     history, started = FinetuneHistory(), time.perf_counter()
 
     # 1. activations of the frozen stages (the slow part, cached and resumable)
-    grocery = open_catalog("grocery_store")
-    products = torch.from_numpy(text_trunk_features(model, tokenizer, [item_text(i) for i in grocery]))
-    sets: list[tuple[ActivationPairs, bool]] = []
-    val_pairs = None
-    if "grocery_store" in config.catalogs:
-        sets.append((_grocery(model, preprocess, tokenizer, split, "train", config.views, config.max_grocery_photos), True))
-        val_pairs = _grocery(model, preprocess, tokenizer, split, "val", 1, None)
-    if "fashion_products" in config.catalogs:
-        train_items, _ = fashion_split(open_catalog("fashion_products"), config.fashion_holdout, config.seed)
-        sets.append((_fashion(model, preprocess, tokenizer, split, train_items[:config.max_fashion_items], config.views), False))
-    if not sets:
-        raise BadInput(f"no known catalog in {config.catalogs}; choose from grocery_store, fashion_products")
+    pairs = training_pairs(config.catalogs, config.seed, config.max_items, config.max_photos)
+    sets = [(activation_pairs(model, preprocess, tokenizer, split, p, config.views), p.distinct) for p in pairs]
+    val_pairs, val_catalog = None, validation_catalog(config.catalogs)
+    if val_catalog is not None:
+        products = product_features(model, tokenizer, val_catalog)
+        val_pairs = activation_pairs(model, preprocess, tokenizer, split, query_photos(val_catalog, "val"), 1)
     history.seconds["caching"] = time.perf_counter() - started
     val = (lambda: pooled_top1(model, val_pairs, split, products)) if val_pairs is not None else None
 
@@ -372,15 +347,9 @@ def train_finetuned(output: Path | None = None, config: FinetuneConfig | None = 
     # 4. test and save
     metrics = {"grocery_val_top1": max([history.probe_val_top1] + history.val_top1) if val else None,
                "probe_val_top1": history.probe_val_top1 if val else None}
-    if "grocery_store" in config.catalogs:
-        test = _grocery(model, preprocess, tokenizer, split, "test", 1, config.test_photos)
+    if val_catalog is not None:
+        test = activation_pairs(model, preprocess, tokenizer, split, query_photos(val_catalog, "test", config.test_photos), 1)
         metrics["grocery_test_top1"] = pooled_top1(model, test, split, products)
     metrics["training_minutes"] = round(sum(history.seconds.values()) / 60, 2)
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(staging / "open_clip_model.safetensors"))
-    n_pairs = sum(s.acts.shape[1] for s, _ in sets)
-    (staging / "training.json").write_text(json.dumps({"config": asdict(config), "history": asdict(history),
-                                                       "metrics": metrics, "n_pairs": n_pairs}, indent=2))
-    if output.exists():
-        shutil.rmtree(output)
-    staging.rename(output)
-    return output, history, metrics
+    return save_model_folder(model, staging, output, {"config": asdict(config), "history": asdict(history),
+                                                      "metrics": metrics}, pairs), history, metrics

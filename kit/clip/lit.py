@@ -13,17 +13,15 @@ heads takes seconds per epoch on 2 cores. The result is an ordinary open_clip ``
 as a ``local-dir:`` folder (config + safetensors + model card), so ``ItemEncoder.from_pretrained``
 loads it like any open_clip model.
 
-Training pairs:
-- grocery_store: (store photo of the train split, product name + description), plus each iconic image;
-  batches never hold the same product twice (a duplicate would be a false negative).
-- fashion_products: (photo, title + attributes) on a seeded 80/20 split by item id (:func:`fashion_split`).
+Training pairs come from each catalog's spec (kit/clip/pairs.py): a catalog's labelled shopper photos
+and item photos, batches never holding the same product twice (a duplicate would be a false negative),
+or its items' photos on a seeded split by id whose held-out part is the title -> photo test.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,13 +30,13 @@ from typing import Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from kit.catalog import Catalog, Item
+from kit.bundled_catalogs import PHOTO_CATALOGS, open_catalog
 from kit.clip.cache import EmbeddingCache, content_key, file_key
-from kit.errors import BadInput
+from kit.clip.pairs import PhotoPairs, item_text, query_photos, training_pairs, validation_catalog
 from kit.images import load_image
 from kit.registry import REGISTRY, ModelRegistry
+from kit.training import FitResult, Trainable, fit
 
 log = logging.getLogger(__name__)
 CONFIG_TEMPLATE = Path(__file__).parent / "model_configs" / "shopkit-lit.json"
@@ -52,19 +50,18 @@ class LitConfig:
     """Training settings; the defaults are the ones the shipped model card reports."""
 
     epochs: int = 40
-    batch_size: int = 128  # fashion batches; grocery batches hold at most one photo per product
+    batch_size: int = 128  # a catalog with several photos per product holds at most one of each per batch
     lr: float = 1e-3
     weight_decay: float = 0.2
     seed: int = 0
-    fashion_holdout: float = 0.2
-    catalogs: tuple[str, ...] = ("grocery_store", "fashion_products")
-    max_fashion_items: int | None = None  # a subset for quick runs (tests, notebooks)
+    catalogs: tuple[str, ...] = PHOTO_CATALOGS  # every bundled catalog with photos
+    max_items: int | None = None  # the first N training items per catalog, for quick runs (tests, notebooks)
 
 
 @dataclass
 class LitHistory:
     losses: list[float] = field(default_factory=list)  # mean loss per epoch
-    val_top1: list[float] = field(default_factory=list)  # grocery val photos -> products, per epoch
+    val_top1: list[float] = field(default_factory=list)  # val shopper photos -> products, per epoch
     best_epoch: int = 0
 
 
@@ -167,20 +164,6 @@ def text_trunk_features(model, tokenizer, texts: list[str], batch_size: int = 32
                                                 "text features")
 
 
-# -- the data ---------------------------------------------------------------------------------------
-def fashion_split(catalog: Catalog, holdout: float = 0.2, seed: int = 0) -> tuple[list[Item], list[Item]]:
-    """(train, held-out) items: a seeded shuffle of the items sorted by id, the last ``holdout`` held out."""
-    items = sorted(catalog.items, key=lambda item: item.id)
-    random.Random(seed).shuffle(items)
-    cut = int(round(len(items) * (1 - holdout)))
-    return items[:cut], items[cut:]
-
-
-def item_text(item: Item) -> str:
-    """What the text tower reads for a product: the name, category, attributes and description."""
-    return item.text
-
-
 @dataclass
 class PairSet:
     """Cached trunk features of (image, text) pairs; ``group`` marks pairs that show the same product."""
@@ -190,23 +173,15 @@ class PairSet:
     group: np.ndarray  # (N,)
 
 
-def grocery_pairs(model, preprocess, tokenizer, split: str = "train") -> PairSet:
-    from kit.bundled_catalogs import grocery_photos, open_catalog
-
-    catalog = open_catalog("grocery_store")
-    photos = grocery_photos(split)
-    paths = [p.path for p in photos] + ([i.image for i in catalog if i.image] if split == "train" else [])
-    ids = [p.item_id for p in photos] + ([i.id for i in catalog if i.image] if split == "train" else [])
-    texts = {item.id: item_text(item) for item in catalog}
-    text_feats = text_trunk_features(model, tokenizer, [texts[i] for i in ids])
-    groups = np.array([catalog.ids.index(i) for i in ids])
-    return PairSet(torch.from_numpy(image_trunk_features(model, preprocess, paths)), torch.from_numpy(text_feats), groups)
+def trunk_pairs(model, preprocess, tokenizer, pairs: PhotoPairs) -> PairSet:
+    """Cached trunk features of a catalog's (photo, text) pairs."""
+    return PairSet(torch.from_numpy(image_trunk_features(model, preprocess, pairs.paths)),
+                   torch.from_numpy(text_trunk_features(model, tokenizer, pairs.texts)), pairs.group)
 
 
-def fashion_pairs(model, preprocess, tokenizer, items: list[Item]) -> PairSet:
-    image = image_trunk_features(model, preprocess, [i.image for i in items])
-    text = text_trunk_features(model, tokenizer, [item_text(i) for i in items])
-    return PairSet(torch.from_numpy(image), torch.from_numpy(text), np.arange(len(items)))
+def product_features(model, tokenizer, catalog: str) -> torch.Tensor:
+    """Text trunk features of every item of a catalog, in catalog order: what a photo is matched against."""
+    return torch.from_numpy(text_trunk_features(model, tokenizer, [item_text(i) for i in open_catalog(catalog)]))
 
 
 def _batches(pairs: PairSet, batch_size: int, rng: np.random.Generator, distinct_groups: bool) -> list[np.ndarray]:
@@ -226,17 +201,52 @@ def _batches(pairs: PairSet, batch_size: int, rng: np.random.Generator, distinct
 
 
 # -- training ------------------------------------------------------------------------------------------
-def contrastive_step(model, image: torch.Tensor, text: torch.Tensor, loss_fn, optimizer, scheduler) -> float:
-    """One ClipLoss step on a batch of projected image and text embeddings (normalised here); returns the loss."""
-    loss = loss_fn(F.normalize(image, dim=-1), F.normalize(text, dim=-1), model.logit_scale.exp())
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    if scheduler.last_epoch < scheduler.total_steps - 1:
-        scheduler.step()
-    with torch.no_grad():
-        model.logit_scale.clamp_(0, 4.6052)  # temperature at most 100, as CLIP does
-    return loss.item()
+class ContrastiveHeads(Trainable):
+    """The LiT recipe as a :class:`kit.training.Trainable`: open_clip's ``ClipLoss`` between a batch's projected
+    image and text features; the two heads and the temperature learn, on cached trunk features.
+
+    ``sets`` pairs each PairSet with whether its batches must hold distinct products. The towers stay in eval
+    mode (frozen BatchNorm statistics, no dropout): only the heads switch between train and eval.
+    kit/clip/finetune.py's recipe is this one with the top image stages learning too.
+    """
+
+    def __init__(self, clip, sets: list[tuple[PairSet, bool]], lr: float, weight_decay: float, total_steps: int) -> None:
+        from open_clip.loss import ClipLoss
+
+        super().__init__()
+        self.clip, self.sets, self.loss_fn = clip, sets, ClipLoss()
+        self.lr, self.weight_decay, self.total_steps = lr, weight_decay, total_steps
+
+    def train(self, mode: bool = True) -> "ContrastiveHeads":
+        self.training = mode
+        self.clip.visual.head.train(mode)
+        self.clip.text.proj.train(mode)
+        return self
+
+    def configure_optimizers(self):
+        params = list(self.clip.visual.head.parameters()) + list(self.clip.text.proj.parameters()) + [self.clip.logit_scale]
+        optimizer = torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+        return optimizer, torch.optim.lr_scheduler.OneCycleLR(optimizer, self.lr, total_steps=self.total_steps)
+
+    def image_features(self, pairs, index: np.ndarray) -> torch.Tensor:
+        """The projected image features of a batch: the image head over the cached trunk features."""
+        return self.clip.visual.head(pairs.image[index])
+
+    def loss(self, batch: tuple[PairSet, np.ndarray]) -> torch.Tensor:
+        pairs, index = batch
+        image, text = self.image_features(pairs, index), self.clip.text.proj(pairs.text[index])
+        return self.loss_fn(F.normalize(image, dim=-1), F.normalize(text, dim=-1), self.clip.logit_scale.exp())
+
+    def on_step_end(self) -> None:
+        with torch.no_grad():
+            self.clip.logit_scale.clamp_(0, 4.6052)  # temperature at most 100, as CLIP does
+
+
+def lit_history(result: FitResult) -> LitHistory:
+    """The per-epoch losses and scores of a fit; without validation every epoch scores its negative loss."""
+    scores = [h["valid"] for h in result.history if h["epoch"] >= 0 and "valid" in h] or [-loss for loss in result.losses]
+    best = result.best_epoch if result.best_epoch >= 0 or not result.losses else len(result.losses) - 1
+    return LitHistory(result.losses, scores, best)
 
 
 def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig,
@@ -244,38 +254,22 @@ def train_heads(model, train_sets: list[tuple[PairSet, bool]], config: LitConfig
     """Train the two projection heads and the temperature on cached trunk features.
 
     ``train_sets`` pairs each PairSet with whether its batches must hold distinct products. ``val`` is
-    called after every epoch (higher is better); the best epoch's weights are kept.
+    called after every epoch (higher is better); the best epoch's weights are kept (without it, the last).
     """
-    from open_clip.loss import ClipLoss
-
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    params = list(model.visual.head.parameters()) + list(model.text.proj.parameters()) + [model.logit_scale]
-    optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     steps_per_epoch = sum(max(1, len(s.group) // config.batch_size) for s, _ in train_sets)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, config.lr, total_steps=config.epochs * steps_per_epoch * 2)
-    loss_fn, history = ClipLoss(), LitHistory()
-    best_score, best_state = -1.0, None
-    for epoch in tqdm(range(config.epochs), desc="training shopkit-lit heads", unit="epoch"):
-        model.visual.head.train(), model.text.proj.train()
-        batches = [(s, b) for s, distinct in train_sets
-                   for b in _batches(s, min(config.batch_size, len(np.unique(s.group))) if distinct else config.batch_size, rng, distinct)]
-        rng.shuffle(batches)
-        losses = []
-        for pairs, index in batches:
-            losses.append(contrastive_step(model, model.visual.head(pairs.image[index]), model.text.proj(pairs.text[index]),
-                                           loss_fn, optimizer, scheduler))
-        model.visual.head.eval(), model.text.proj.eval()
-        history.losses.append(float(np.mean(losses)))
-        score = val() if val is not None else -history.losses[-1]
-        history.val_top1.append(score)
-        if score > best_score:
-            best_score, history.best_epoch = score, epoch
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items() if "head" in k or "proj" in k or k == "logit_scale"}
-        log.debug("epoch %d loss %.4f val %.4f", epoch, history.losses[-1], score)
-    if best_state is not None:
-        model.load_state_dict(best_state, strict=False)
-    return history
+    recipe = ContrastiveHeads(model, train_sets, config.lr, config.weight_decay, config.epochs * steps_per_epoch * 2)
+
+    def batches(epoch: int) -> list[tuple[PairSet, np.ndarray]]:
+        out = [(s, b) for s, distinct in train_sets
+               for b in _batches(s, min(config.batch_size, len(np.unique(s.group))) if distinct else config.batch_size,
+                                 rng, distinct)]
+        rng.shuffle(out)
+        return out
+
+    result = fit(recipe, batches, epochs=config.epochs, validate=val, rngs=(rng,), desc="training shopkit-lit heads")
+    return lit_history(result)
 
 
 @torch.no_grad()
@@ -287,16 +281,26 @@ def top_k_accuracy(model, photos: PairSet, products: torch.Tensor, k: int = 1) -
     return float(np.mean([g in row for g, row in zip(photos.group, top)]))
 
 
+def save_model_folder(model, staging: Path, output: Path, training: dict, pairs: list[PhotoPairs]) -> Path:
+    """Write the weights and training.json (with what it trained on) into ``staging``, then put it in ``output``'s
+    place: a reader never sees a half-written model folder."""
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(staging / "open_clip_model.safetensors"))
+    training = {**training, "n_pairs": sum(len(p) for p in pairs), "data": [p.about for p in pairs]}
+    (staging / "training.json").write_text(json.dumps(training, indent=2))
+    if output.exists():
+        shutil.rmtree(output)
+    staging.rename(output)
+    return output
+
+
 def train_lit(output: Path | None = None, config: LitConfig | None = None,
               registry: ModelRegistry = REGISTRY) -> tuple[Path, LitHistory, dict]:
     """Train shopkit-lit and save it (config, safetensors, metrics, model card) into ``output``.
 
     Returns (folder, history, metrics). The default folder is the registry's cache for shopkit-lit.
     """
-    from safetensors.torch import save_file
-
-    from kit.bundled_catalogs import open_catalog
-
     config = config or LitConfig()
     output = Path(output) if output is not None else registry.get("shopkit-lit").cache_dir
     staging = output.with_name(output.name + ".partial")
@@ -304,30 +308,17 @@ def train_lit(output: Path | None = None, config: LitConfig | None = None,
     torch.manual_seed(config.seed)  # the heads are initialised when the model is built
     model, preprocess, tokenizer = create_untrained(staging, registry)
 
-    grocery = open_catalog("grocery_store")
-    product_text = torch.from_numpy(text_trunk_features(model, tokenizer, [item_text(i) for i in grocery]))
-    sets: list[tuple[PairSet, bool]] = []
+    pairs = training_pairs(config.catalogs, config.seed, config.max_items)
+    sets = [(trunk_pairs(model, preprocess, tokenizer, p), p.distinct) for p in pairs]
     val = None
-    if "grocery_store" in config.catalogs:
-        sets.append((grocery_pairs(model, preprocess, tokenizer, "train"), True))
-        val_pairs = grocery_pairs(model, preprocess, tokenizer, "val")
-        val = lambda: top_k_accuracy(model, val_pairs, product_text, 1)  # noqa: E731
-    if "fashion_products" in config.catalogs:
-        train_items, _ = fashion_split(open_catalog("fashion_products"), config.fashion_holdout, config.seed)
-        if config.max_fashion_items:
-            train_items = train_items[:config.max_fashion_items]
-        sets.append((fashion_pairs(model, preprocess, tokenizer, train_items), False))
-    if not sets:
-        raise BadInput(f"no known catalog in {config.catalogs}; choose from grocery_store, fashion_products")
+    if (val_catalog := validation_catalog(config.catalogs)) is not None:
+        products = product_features(model, tokenizer, val_catalog)
+        val_pairs = trunk_pairs(model, preprocess, tokenizer, query_photos(val_catalog, "val"))
+        val = lambda: top_k_accuracy(model, val_pairs, products, 1)  # noqa: E731
     history = train_heads(model, sets, config, val)
 
+    # the key keeps its round-1 name: the validation catalog's shopper photos -> products, top-1
     metrics = {"grocery_val_top1": history.val_top1[history.best_epoch] if val else None,
                "best_epoch": history.best_epoch, "final_loss": history.losses[-1]}
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(staging / "open_clip_model.safetensors"))
-    n_pairs = sum(len(pairs.group) for pairs, _ in sets)
-    (staging / "training.json").write_text(json.dumps({"config": asdict(config), "history": asdict(history), "metrics": metrics,
-                                                       "n_pairs": n_pairs}, indent=2))
-    if output.exists():
-        shutil.rmtree(output)
-    staging.rename(output)
-    return output, history, metrics
+    return save_model_folder(model, staging, output, {"config": asdict(config), "history": asdict(history),
+                                                      "metrics": metrics}, pairs), history, metrics

@@ -114,14 +114,8 @@ encoder.encode_texts(["green apple"]), encoder.encode_image("photo.jpg")
 def write_model_card(folder: Path, extra_metrics: dict | None = None) -> Path:
     training = json.loads((Path(folder) / "training.json").read_text())
     config, metrics = training["config"], {**training["metrics"], **(extra_metrics or {})}
-    data = []
-    if "grocery_store" in config["catalogs"]:
-        data.append("- grocery_store: the 2,640 train-split store photos and the 81 iconic images, each paired with its "
-                    "product's name, category and description; batches never repeat a product.")
-    if "fashion_products" in config["catalogs"]:
-        limit = f" (first {config['max_fashion_items']} only)" if config.get("max_fashion_items") else ""
-        data.append(f"- fashion_products: photo paired with title + attributes, on the seeded (seed {config['seed']}) "
-                    f"{1 - config['fashion_holdout']:.0%} train split by item id{limit}; the rest is held out.")
+    # each catalog's pairs describe themselves (kit/clip/pairs.py); older folders name the catalogs only
+    data = training.get("data") or [f"- {name}" for name in config["catalogs"]]
     n_pairs = f"{training['n_pairs']:,}" if "n_pairs" in training else "a few thousand"
     metric_lines = "\n".join(f"- {k}: {v:.4f}" if isinstance(v, float) else f"- {k}: {v}" for k, v in metrics.items())
     if "unfrozen_stages" in config:  # a fine-tuned model (kit/clip/finetune.py)

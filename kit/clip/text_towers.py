@@ -14,8 +14,10 @@ import torch
 import torch.nn.functional as F
 
 from kit.clip.cache import EmbeddingCache, content_key
-from kit.clip.lit import (LitConfig, PairSet, create_untrained, fashion_split, image_trunk_features, item_text,
-                          text_trunk_features, top_k_accuracy, train_heads)
+from kit.bundled_catalogs import held_out_catalog, item_split, open_catalog, photo_query_catalog
+from kit.clip.lit import (LitConfig, PairSet, create_untrained, image_trunk_features, text_trunk_features, top_k_accuracy,
+                          train_heads)
+from kit.clip.pairs import item_text, query_photos, training_pairs
 from kit.clip.towers import load_text_encoder
 from kit.config import kit_home
 
@@ -38,15 +40,14 @@ def _recall_at_10(model, image: torch.Tensor, text: torch.Tensor, truth: np.ndar
 
 
 def compare_text_towers(names: tuple[str, ...] = ("minilm", "e5-small"), epochs: int = 40,
-                        max_fashion_items: int | None = None) -> dict[str, dict[str, float]]:
-    """{tower: {grocery_val_top1, fashion_t2i_recall@10, text_seconds}} with LiT heads trained per tower."""
-    from kit.bundled_catalogs import grocery_photos, open_catalog
-
-    grocery, fashion = open_catalog("grocery_store"), open_catalog("fashion_products")
-    train_items, held_out = fashion_split(fashion)
-    train_items = train_items[:max_fashion_items]
-    train_photos, val_photos = grocery_photos("train"), grocery_photos("val")
-    iconic = [item for item in grocery if item.image]
+                        max_items: int | None = None) -> dict[str, dict[str, float]]:
+    """{tower: {grocery_val_top1, fashion_t2i_recall@10, text_seconds}} with LiT heads trained per tower: val
+    photo -> product top-1 on the catalog with shopper photos, title -> photo on the one with held-out items."""
+    photo_spec, held_spec = photo_query_catalog(), held_out_catalog()
+    train = training_pairs((photo_spec.name, held_spec.name), max_items=max_items)
+    val_photos = query_photos(photo_spec.name, "val")
+    products, held = open_catalog(photo_spec.name), open_catalog(held_spec.name)
+    held_out = item_split(held, held_spec.holdout)[1]
     results = {}
     for name in names:
         torch.manual_seed(0)
@@ -54,19 +55,14 @@ def compare_text_towers(names: tuple[str, ...] = ("minilm", "e5-small"), epochs:
         images = lambda paths: torch.from_numpy(image_trunk_features(model, preprocess, paths))  # noqa: E731
         started = time.perf_counter()
         texts = lambda strings: torch.from_numpy(np.asarray(tower_features(name, model, tokenizer, strings), np.float32))  # noqa: E731
-        product_text = texts([item_text(i) for i in grocery])
-        fashion_text, held_text = texts([item_text(i) for i in train_items]), texts([i.title for i in held_out])
+        product_text = texts([item_text(i) for i in products])
+        train_text, held_text = [texts(p.texts) for p in train], texts([i.title for i in held_out])
         seconds = time.perf_counter() - started
-        group = lambda ids: np.array([grocery.ids.index(i) for i in ids])  # noqa: E731
-        grocery_set = PairSet(images([p.path for p in train_photos] + [i.image for i in iconic]),
-                              product_text[group([p.item_id for p in train_photos] + [i.id for i in iconic])],
-                              group([p.item_id for p in train_photos] + [i.id for i in iconic]))
-        val = PairSet(images([p.path for p in val_photos]), product_text, group([p.item_id for p in val_photos]))
-        fashion_set = PairSet(images([i.image for i in train_items]), fashion_text, np.arange(len(train_items)))
-        history = train_heads(model, [(grocery_set, True), (fashion_set, False)], LitConfig(epochs=epochs),
-                              lambda: top_k_accuracy(model, val, product_text, 1))
-        all_photos = images([i.image for i in fashion.items])
-        truth = np.array([fashion.ids.index(i.id) for i in held_out])
+        sets = [(PairSet(images(p.paths), text, p.group), p.distinct) for p, text in zip(train, train_text)]
+        val = PairSet(images(val_photos.paths), product_text, val_photos.group)
+        history = train_heads(model, sets, LitConfig(epochs=epochs), lambda: top_k_accuracy(model, val, product_text, 1))
+        all_photos = images([i.image for i in held.items])
+        truth = np.array([held.ids.index(i.id) for i in held_out])
         results[name] = {"grocery_val_top1": history.val_top1[history.best_epoch],
                          "fashion_t2i_recall@10": _recall_at_10(model, all_photos, held_text, truth),
                          "text_seconds": seconds}

@@ -6,8 +6,8 @@ DDPM training (Ho et al., 2020) in pixel space, step by step:
 2. each step: a batch, a random timestep per image, noise added, the UNet predicts the noise
    (mean squared error); 10% of the text embeddings are zeroed so the model also learns the empty
    prompt that classifier-free guidance needs;
-3. a checkpoint every ``checkpoint_every`` steps (model, optimizer, step, losses): an interrupted run
-   resumes where it stopped;
+3. every ``checkpoint_every`` steps the loss on a fixed batch and a checkpoint (:func:`kit.training.fit`:
+   model, optimizer, RNG states, losses): an interrupted run resumes where it stopped, drawing what it would have;
 4. at the end the pipeline is saved with diffusers' ``save_pretrained`` (unet/, scheduler/) plus the
    training record that the model card reads.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import torch
 from diffusers import DDPMScheduler
 from tqdm.auto import tqdm
 
-from kit.bundled_catalogs import grocery_photos, open_catalog
+from kit.bundled_catalogs import CATALOG_TABLE, PHOTO_CATALOGS, open_catalog
 from kit.clip.towers import load_text_encoder
 from kit.config import kit_home
 from kit.errors import BadInput
@@ -33,6 +34,7 @@ from kit.images import load_image
 from kit.imagery.pixel_pipeline import TextConditionedPixelPipeline, tiny_unet
 from kit.imagery.prompts import product_text
 from kit.registry import REGISTRY
+from kit.training import Trainable, fit, read_checkpoint_meta
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "shopkit-tiny-diffusion"
@@ -40,7 +42,7 @@ MODEL_NAME = "shopkit-tiny-diffusion"
 
 @dataclass(frozen=True)
 class DiffusionTrainConfig:
-    catalog: str = "grocery_store"
+    catalog: str = PHOTO_CATALOGS[0]
     resolution: int = 64
     channels: tuple[int, ...] = (32, 64, 128)
     steps: int = 3000
@@ -60,11 +62,14 @@ class TrainingData:
 
 
 def load_training_data(config: DiffusionTrainConfig) -> TrainingData:
-    """The catalog's store photos (train split) and catalog photos, with their products' text embeddings."""
-    if config.catalog != "grocery_store":
-        raise BadInput(f"the tiny diffusion model trains on grocery_store photos; got {config.catalog!r}")
+    """The catalog's shopper photos (train split, when it has them) and catalog photos, with their products'
+    text embeddings."""
+    spec = CATALOG_TABLE.get(config.catalog)
+    if spec is None or not spec.has_photos:
+        raise BadInput(f"the tiny diffusion model trains on a bundled catalog with photos "
+                       f"({', '.join(PHOTO_CATALOGS)}); got {config.catalog!r}")
     catalog = open_catalog(config.catalog)
-    pairs = [(p.path, catalog[p.item_id]) for p in grocery_photos("train")]
+    pairs = [(p.path, catalog[p.item_id]) for p in spec.photo_queries("train")] if spec.photo_queries else []
     pairs += [(item.image, item) for item in catalog if item.image is not None]
     if config.max_images:
         pairs = pairs[: config.max_images]
@@ -105,54 +110,64 @@ def fixed_loss(unet, scheduler, data: TrainingData, n: int = 32, seed: int = 123
     return float(denoising_loss(unet, scheduler, data.pixels[index], data.text_embeddings[index], g))
 
 
+class Denoiser(Trainable):
+    """The DDPM objective as a :class:`kit.training.Trainable`: predict the noise added to a batch of photos at
+    random timesteps (noise and timesteps drawn from ``generator``, so a resumed run draws the same)."""
+
+    def __init__(self, unet, scheduler: DDPMScheduler, generator: torch.Generator, lr: float) -> None:
+        super().__init__()
+        self.unet, self.noise_scheduler, self.generator, self.lr = unet, scheduler, generator, lr
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.unet.parameters(), lr=self.lr, weight_decay=0.01)
+
+    def loss(self, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        pixels, embeddings = batch
+        return denoising_loss(self.unet, self.noise_scheduler, pixels, embeddings, self.generator)
+
+
 def train_diffusion(config: DiffusionTrainConfig = DiffusionTrainConfig(), out: str | Path | None = None,
                     device: str | None = None, progress: bool = True, data: TrainingData | None = None) -> Path:
-    """Train (or resume) and save the pipeline into ``out`` (default: the registry's cache folder)."""
+    """Train (or resume) and save the pipeline into ``out`` (default: the registry's cache folder).
+
+    :func:`kit.training.fit` runs it in chunks of ``checkpoint_every`` steps (its epochs): after each, the loss
+    on a fixed batch and a checkpoint, so an interrupted run resumes at its last chunk.
+    """
     out = Path(out) if out is not None else REGISTRY.get(MODEL_NAME).cache_dir
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data = data or load_training_data(config)
     torch.manual_seed(config.seed)
     unet = tiny_unet(config.resolution, data.text_embeddings.shape[1], config.channels).to(device)
     scheduler = DDPMScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2")
-    optimizer = torch.optim.AdamW(unet.parameters(), lr=config.lr, weight_decay=0.01)
     generator = torch.Generator().manual_seed(config.seed)
-    record = {"config": asdict(config), "step": 0, "losses": [], "fixed_loss": [], "images": len(data.pixels)}
+    every = config.checkpoint_every
     checkpoint = out / "checkpoint.pt"
-    if checkpoint.exists():  # 3. resume
-        state = torch.load(checkpoint, map_location=device, weights_only=False)
-        same = {k: v for k, v in state["record"]["config"].items() if k != "steps"}
-        if same != {k: v for k, v in record["config"].items() if k != "steps"}:
+    settings = json.loads(json.dumps({k: v for k, v in asdict(config).items() if k != "steps"}))  # steps may grow
+    saved = read_checkpoint_meta(checkpoint)
+    if saved is not None:  # 3. resume
+        if saved.get("settings") != settings:
             raise BadInput(f"{checkpoint} was made with another configuration; delete it to start over")
-        state["record"]["config"]["steps"] = config.steps  # resuming may extend the run
-        unet.load_state_dict(state["unet"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        record = state["record"]
-        log.info("resuming %s at step %d", MODEL_NAME, record["step"])
-    if record["step"] == 0:
-        record["fixed_loss"].append((0, fixed_loss(unet, scheduler, data)))
-    bar = tqdm(range(record["step"], config.steps), desc=f"training {MODEL_NAME}", unit="step", disable=not progress,
-               initial=record["step"], total=config.steps)
-    unet.train()
-    for step in bar:  # 2. denoising steps
-        index = torch.randint(0, len(data.pixels), (config.batch_size,), generator=generator)
-        embeddings = data.text_embeddings[index].clone()
-        embeddings[torch.rand(len(index), generator=generator) < config.p_uncond] = 0.0
-        loss = denoising_loss(unet, scheduler, data.pixels[index], embeddings, generator)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(unet.parameters(), 1.0)
-        optimizer.step()
-        record["losses"].append(round(loss.item(), 5))
-        record["step"] = step + 1
-        bar.set_postfix(loss=f"{np.mean(record['losses'][-50:]):.4f}")
-        if record["step"] % config.checkpoint_every == 0 or record["step"] == config.steps:
-            unet.eval()
-            record["fixed_loss"].append((record["step"], fixed_loss(unet, scheduler, data)))
-            unet.train()
-            out.mkdir(parents=True, exist_ok=True)
-            torch.save({"unet": unet.state_dict(), "optimizer": optimizer.state_dict(),
-                        "generator": generator.get_state(), "record": record}, checkpoint)
+        if saved["steps"] % every and config.steps > saved["steps"]:
+            raise BadInput(f"{checkpoint} ended mid-way through a {every}-step chunk ({saved['steps']} steps); "
+                           "it cannot be extended. Delete it to start over.")
+        log.info("resuming %s", MODEL_NAME)
+
+    def batches(chunk: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The chunk's batches: random photos, 10% of their text embeddings zeroed (the empty prompt)."""
+        for _ in range(chunk * every, min((chunk + 1) * every, config.steps)):  # 2. denoising steps
+            index = torch.randint(0, len(data.pixels), (config.batch_size,), generator=generator)
+            embeddings = data.text_embeddings[index].clone()
+            embeddings[torch.rand(len(index), generator=generator) < config.p_uncond] = 0.0
+            yield data.pixels[index], embeddings
+
+    result = fit(Denoiser(unet, scheduler, generator, config.lr), batches, epochs=-(-config.steps // every),
+                 validate=lambda: -fixed_loss(unet, scheduler, data), validate_first=True, keep_best=False,
+                 max_grad_norm=1.0, checkpoint=checkpoint, rngs=(generator,),
+                 meta={"settings": settings, "steps": config.steps}, valid_name="fixed", desc=f"training {MODEL_NAME}",
+                 progress=progress)
+    record = {"config": asdict(config), "step": len(result.step_losses),
+              "losses": [round(loss, 5) for loss in result.step_losses], "images": len(data.pixels),
+              "fixed_loss": [(min((h["epoch"] + 1) * every, config.steps), -h["fixed"]) for h in result.history]}
     # 4. save the pipeline the diffusers way, and the training record
     unet.eval()
     TextConditionedPixelPipeline(unet.to("cpu"), scheduler).save_pretrained(out, safe_serialization=True)

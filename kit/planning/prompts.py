@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kit.bundled_catalogs import CATALOG_TABLE, WorkedPlan
 from kit.llm.prompting import PromptTemplate
 from kit.planning.schema import (CatalogPlanDraft, CatalogStepDraft, NeedDraft, NeedSuggestion, PlanDraft, PlanEdit,
                                  StepDraft)
@@ -77,32 +78,13 @@ class PlanExample:
         return PLAN_FROM_CATALOG.user.format(candidates=", ".join(self.shop), goal=self.goal), self.draft.model_dump_json()
 
 
-def _example(catalog: str, goal: str, steps: list[tuple[str, list[str]]], others: list[str]) -> PlanExample:
-    draft = CatalogPlanDraft(steps=[CatalogStepDraft(title=t, needs=n) for t, n in steps])
-    shop = [c for _, needs in steps for c in needs] + others
-    return PlanExample(catalog, goal, sorted(set(shop)), draft)
+def _example(catalog: str, plan: WorkedPlan) -> PlanExample:
+    draft = CatalogPlanDraft(steps=[CatalogStepDraft(title=t, needs=list(n)) for t, n in plan.steps])
+    shop = [c for _, needs in plan.steps for c in needs] + list(plan.others)
+    return PlanExample(catalog, plan.goal, sorted(set(shop)), draft)
 
 
-PLAN_EXAMPLES = [
-    _example("grocery_store", "a light summer lunch", [("Make a salad", ["Tomato", "Cucumber", "Avocado"]),
-                                                       ("Dessert", ["Melon", "Yoghurt"])], ["Potato", "Leek"]),
-    _example("grocery_store", "pancakes for a lazy brunch", [("Make the batter", ["Milk", "Banana"]),
-                                                             ("Serve", ["Juice", "Yoghurt"])], ["Onion", "Cabbage"]),
-    _example("grocery_store", "a curry night at home", [("Cook the curry", ["Onion", "Garlic", "Ginger"]),
-                                                       ("Serve", ["Yoghurt", "Lime"])], ["Kiwi", "Milk"]),
-    _example("grocery_store", "a barbecue with friends", [("Grill vegetables", ["Pepper", "Zucchini", "Mushroom"]),
-                                                         ("Cold drinks", ["Juice", "Lemon"])], ["Oat-Milk", "Leek"]),
-    _example("fashion_products", "a tennis weekend", [("Play", ["Sports Shoes", "Tshirts", "Socks"]),
-                                                      ("Stay cool", ["Caps", "Sunglasses"])], ["Heels", "Ties"]),
-    _example("fashion_products", "a formal dinner for a man", [("Dress up", ["Shirts", "Trousers", "Ties"]),
-                                                               ("Finish the look", ["Formal Shoes", "Belts"])],
-             ["Flip Flops", "Kurtis"]),
-    _example("fashion_products", "a cricket match with friends", [("Play", ["Sports Shoes", "Track Pants"]),
-                                                                  ("Watch from the stands", ["Caps", "Sunglasses"])],
-             ["Clutches", "Ties"]),
-    _example("fashion_products", "a long train journey", [("Travel comfortably", ["Track Pants", "Tshirts", "Flip Flops"]),
-                                                          ("Pack", ["Duffel Bag", "Wallets"])], ["Heels", "Cufflinks"]),
-]
+PLAN_EXAMPLES = [_example(spec.name, plan) for spec in CATALOG_TABLE.values() for plan in spec.plan_examples]
 
 PLAN_FROM_CATALOG = PromptTemplate(
     name="plan_from_catalog",

@@ -29,12 +29,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from kit.bundled_catalogs import grocery_photos, open_catalog
+from kit.bundled_catalogs import CatalogSpec, held_out_catalog, item_split, open_catalog, photo_query_catalog
 from kit.catalog import Catalog, Item
 from kit.clip.cache import EmbeddingCache, file_key
 from kit.clip.embed import embed_catalog
 from kit.clip.encoder import ItemEncoder
-from kit.clip.lit import fashion_split
 from kit.clip.zero_shot import zero_shot_accuracy
 from kit.errors import BadInput
 from kit.eval import recall_at_k
@@ -47,10 +46,12 @@ def _topk_accuracy(scores: np.ndarray, truth: np.ndarray, ks: tuple[int, ...] = 
 
 
 def _grocery_scores(encoder: ItemEncoder, split: str, product_mode: str, limit: int | None):
-    """(photo x product similarities, true product index per photo, the catalog) for a grocery split."""
-    catalog = open_catalog("grocery_store")
+    """(photo x product similarities, true product index per photo, the catalog) for a split of the shopper
+    photos of the catalog that has them."""
+    spec = photo_query_catalog()
+    catalog = open_catalog(spec.name)
     products = embed_catalog(catalog, encoder).item_vectors(product_mode)
-    photos = grocery_photos(split)[:limit]
+    photos = spec.photo_queries(split)[:limit]
     cache = EmbeddingCache(f"{encoder.fingerprint}/image")  # the same cache embed_catalog uses
     paths = [p.path for p in photos]
     vectors = cache.embed([file_key(p) for p in paths], paths, encoder.encode_image_files, 256, "photos")
@@ -89,9 +90,10 @@ def iconic_baseline(split: str = "test", limit: int | None = None) -> dict:
             features.append(model.forward_head(model.forward_features(batch), pre_logits=True))
         return F.normalize(torch.cat(features), dim=-1)
 
-    catalog = open_catalog("grocery_store")
+    spec = photo_query_catalog()
+    catalog = open_catalog(spec.name)
     products = trunk([item.image for item in catalog])
-    photos = grocery_photos(split)[:limit]
+    photos = spec.photo_queries(split)[:limit]
     truth = np.array([catalog.ids.index(p.item_id) for p in photos])
     return {**_topk_accuracy((trunk([p.path for p in photos]) @ products.T).numpy(), truth), "n": len(photos)}
 
@@ -106,8 +108,9 @@ def linear_probe_ceiling(split: str = "test", limit: int | None = None, encoder:
     from kit.clip.lit import create_untrained, image_trunk_features
     from kit.config import kit_home
 
-    catalog = open_catalog("grocery_store")
-    train, test = grocery_photos("train"), grocery_photos(split)[:limit]
+    spec = photo_query_catalog()
+    catalog = open_catalog(spec.name)
+    train, test = spec.photo_queries("train"), spec.photo_queries(split)[:limit]
     if encoder is None:
         model, preprocess, _ = create_untrained(kit_home() / "tmp" / "probe-model")
         embed = lambda paths: image_trunk_features(model, preprocess, paths)  # noqa: E731
@@ -120,9 +123,19 @@ def linear_probe_ceiling(split: str = "test", limit: int | None = None, encoder:
     return {"top1": float(probe.score(features(test), labels(test))), "n": len(test)}
 
 
-def fashion_text_to_image(encoder: ItemEncoder, seed: int = 0, limit: int | None = None) -> dict:
-    catalog = open_catalog("fashion_products")
-    _, held_out = fashion_split(catalog, seed=seed)
+def _held_out(spec: CatalogSpec | None, seed: int) -> tuple[CatalogSpec, Catalog, list[Item], list[Item]]:
+    """(spec, catalog, train items, held-out items) of a catalog whose held-out items are its queries."""
+    spec = spec or held_out_catalog()
+    if spec.holdout <= 0:
+        raise BadInput(f"{spec.name} holds no items out; its queries are {'photos' if spec.photo_queries else 'none'}")
+    catalog = open_catalog(spec.name)
+    return (spec, catalog, *item_split(catalog, spec.holdout, seed))
+
+
+def fashion_text_to_image(encoder: ItemEncoder, seed: int = 0, limit: int | None = None,
+                          spec: CatalogSpec | None = None) -> dict:
+    """Held-out titles -> photos on the catalog whose held-out items are its queries (the first such by default)."""
+    _, catalog, _, held_out = _held_out(spec, seed)
     return title_to_image(encoder, catalog, held_out[:limit])
 
 
@@ -146,22 +159,25 @@ class AttributeQuery:
     relevant: frozenset[str]
 
 
-def attribute_queries(seed: int = 0, limit: int = 200) -> list[AttributeQuery]:
-    """Distinct (colour, article type, gender) combinations of held-out fashion items, as shopper queries."""
-    catalog = open_catalog("fashion_products")
-    _, held_out = fashion_split(catalog, seed=seed)
-    groups: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+def attribute_queries(seed: int = 0, limit: int = 200, spec: CatalogSpec | None = None) -> list[AttributeQuery]:
+    """Distinct label combinations of held-out items as shopper queries, written by the catalog's
+    ``attribute_query`` (fashion: colour, article type, gender: "black sports shoes for men")."""
+    spec, catalog, _, held_out = _held_out(spec, seed)
+    if not spec.attribute_query:
+        raise BadInput(f"{spec.name} declares no attribute_query to write shopper queries with")
+    names = spec.query_attributes
+    key_of = lambda item: tuple(item.attributes.get(name, "") for name in names)  # noqa: E731
+    groups: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for item in catalog:
-        a = item.attributes
-        groups[(a.get("baseColour", ""), a.get("articleType", ""), a.get("gender", ""))].add(item.id)
+        groups[key_of(item)].add(item.id)
     queries, seen = [], set()
     for item in held_out:
-        a = item.attributes
-        key = (a.get("baseColour", ""), a.get("articleType", ""), a.get("gender", ""))
+        key = key_of(item)
         if key in seen or not all(key):
             continue
         seen.add(key)
-        queries.append(AttributeQuery(f"{key[0].lower()} {key[1].lower()} for {key[2].lower()}", frozenset(groups[key])))
+        text = spec.attribute_query.format(**{name: value.lower() for name, value in zip(names, key)})
+        queries.append(AttributeQuery(text, frozenset(groups[key])))
     return queries[:limit]
 
 
@@ -189,17 +205,18 @@ def query_latency(search: CatalogSearch, queries: list[str], mode: str = "text",
     return {"p50_ms": float(np.percentile(timings, 50)), "p99_ms": float(np.percentile(timings, 99)), "n": len(timings)}
 
 
-def zero_shot_attributes(encoder: ItemEncoder, seed: int = 0, limit: int | None = None) -> dict:
-    """Zero-shot accuracy per attribute on held-out fashion photos, and under ``"majority"`` the strongest
-    trivial baseline: always answering the label most common in the train split (colour: Black)."""
-    catalog = open_catalog("fashion_products")
+def zero_shot_attributes(encoder: ItemEncoder, seed: int = 0, limit: int | None = None,
+                         spec: CatalogSpec | None = None) -> dict:
+    """Zero-shot accuracy per attribute of the catalog's ``zero_shot`` table on held-out photos, and under
+    ``"majority"`` the strongest trivial baseline: always answering the label most common in the train split
+    (fashion colour: Black)."""
+    spec, catalog, train, held_out = _held_out(spec, seed)
     embeddings = embed_catalog(catalog, encoder)
-    train, held_out = fashion_split(catalog, seed=seed)
     held_out = held_out[:limit]
     rows = [catalog.ids.index(item.id) for item in held_out]
     vectors = embeddings.image[rows]
     out, majority = {}, {}
-    for attribute, template in (("baseColour", "a {} product"), ("articleType", "a photo of {}"), ("gender", "a product for {}")):
+    for attribute, template in spec.zero_shot:
         truth = [item.attributes.get(attribute, "") for item in held_out]
         out[attribute] = zero_shot_accuracy(encoder, vectors, truth, template)
         most_common = Counter(item.attributes.get(attribute, "") for item in train).most_common(1)[0][0]

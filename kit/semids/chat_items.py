@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from torch import nn
 
 from kit.semids.codes import SemanticIds
 from kit.sequences import NextItemExample, SequenceData
 from kit.errors import BadInput
+from kit.training import Trainable
 
 TOKEN = re.compile(r"<\|sid_(\d+)_(\d+)\|>")
 
@@ -69,7 +69,7 @@ class ItemReply:
     invalid_ids: int = 0  # ID spellings that name no item (dropped from ``text``)
 
 
-class ItemChat(nn.Module):
+class ItemChat(Trainable):
     """A causal LM (SmolLM2 by default) whose vocabulary speaks the catalog's semantic IDs."""
 
     def __init__(self, model, tokenizer, ids: SemanticIds, config: ChatItemsConfig) -> None:

@@ -21,6 +21,7 @@ import torch
 
 from kit.bundled_catalogs import CATALOG_TABLE
 from kit.config import models_dir
+from kit.datasets import datasets_of_kind
 from kit.errors import BadInput
 from kit.semids.chat_items import ChatItemsConfig, ItemChat
 from kit.semids.codes import SemanticIds
@@ -32,7 +33,7 @@ from kit.semids.residual_kmeans import ResidualKMeans
 from kit.semids.rqvae import RQVAEConfig, train_rqvae
 from kit.semids.sasrec import SASRec, SASRecConfig, training_sequences
 from kit.semids.tiger import Tiger, TigerConfig
-from kit.semids.training import fit
+from kit.training import fit
 from kit.sequences import NextItemExample, SequenceData
 
 TOKENIZERS = ("rqvae", "kmeans")
@@ -43,7 +44,7 @@ TEXT_MODELS = ("minilm", "e5-small")
 class SemidsConfig:
     """Everything a run depends on; saved next to its outputs so a changed setting is never mixed up."""
 
-    dataset: str = "amazon_scientific"
+    dataset: str = field(default_factory=lambda: datasets_of_kind("sequences")[0])  # the first purchase-sequence dataset
     text_model: str = "e5-small"  # measured: see docs/benchmarks.md ## Semantic IDs
     tokenizer: str = "rqvae"
     rqvae: RQVAEConfig = field(default_factory=RQVAEConfig)
@@ -109,9 +110,9 @@ def load_or_build_ids(data: SequenceData, config: SemidsConfig) -> SemanticIds:
     return SemanticIds.load(path) if path.exists() else build_ids(data, config)[0]
 
 
-def _write_card(path: Path, title: str, config: object, result: dict) -> None:
+def _write_card(path: Path, title: str, config: object, result: dict, dataset: str) -> None:
     lines = [f"# Model card: {title}", "", "Trained by ShopKit (`python -m kit semids train`) on the registry's",
-             "`amazon_scientific` train split; early stopping on valid Recall@10. Not a released model.", "",
+             f"`{dataset}` train split; early stopping on valid Recall@10. Not a released model.", "",
              "## Training settings", "", "```json", json.dumps(asdict(config), indent=2), "```", "",
              "## Result", "", "```json", json.dumps(result, indent=2), "```", ""]
     path.with_suffix(".md").write_text("\n".join(lines))
@@ -143,13 +144,13 @@ def train_sasrec(data: SequenceData, config: SemidsConfig, with_text: bool = Fal
     def validate() -> float:
         return metrics_from_ranks(ranks_from_scores(model.score, data.splits["valid"]))["recall@10"]
 
-    result = fit(model, batches, validate, epochs=cfg.epochs, patience=cfg.patience,
-                 checkpoint=final.with_suffix(".ckpt"), desc=name, progress=progress)
+    result = fit(model, batches, epochs=cfg.epochs, validate=validate, patience=cfg.patience,
+                 valid_name="valid_recall@10", checkpoint=final.with_suffix(".ckpt"), desc=name, progress=progress)
     summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
                "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
                "peak_memory_mb": round(peak_memory_mb())}
     torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
-    _write_card(final, f"{name} (full cross-entropy)", cfg, summary)
+    _write_card(final, f"{name} (full cross-entropy)", cfg, summary, config.dataset)
     return model, summary
 
 
@@ -199,13 +200,13 @@ def train_tiger(data: SequenceData, ids: SemanticIds, config: SemidsConfig, prog
     def validate() -> float:
         return metrics_from_ranks(generative_ranks(model, valid, k=10)[0])["recall@10"]
 
-    result = fit(model, batches, validate, epochs=cfg.epochs, patience=cfg.patience,
-                 checkpoint=final.with_suffix(".ckpt"), desc="TIGER", progress=progress)
+    result = fit(model, batches, epochs=cfg.epochs, validate=validate, patience=cfg.patience,
+                 valid_name="valid_recall@10", checkpoint=final.with_suffix(".ckpt"), desc="TIGER", progress=progress)
     summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
                "valid_users": len(valid), "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
                "peak_memory_mb": round(peak_memory_mb()), "ids": ids.tokenizer}
     torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
-    _write_card(final, f"tiger over {ids.tokenizer} semantic IDs", cfg, summary)
+    _write_card(final, f"tiger over {ids.tokenizer} semantic IDs", cfg, summary, config.dataset)
     return model, summary
 
 
@@ -235,13 +236,13 @@ def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progr
         lists, _ = model.recommend([e.history for e in valid], k=10)
         return metrics_from_ranks(ranks_from_lists(lists, valid))["recall@10"]
 
-    result = fit(model, batches, validate, epochs=cfg.epochs, patience=cfg.patience,
-                 checkpoint=final.with_suffix(".ckpt"), desc="chat model", progress=progress)
+    result = fit(model, batches, epochs=cfg.epochs, validate=validate, patience=cfg.patience,
+                 valid_name="valid_recall@10", checkpoint=final.with_suffix(".ckpt"), desc="chat model", progress=progress)
     summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
                "valid_users": len(valid), "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
                "peak_memory_mb": round(peak_memory_mb()), "base": config.chat_model, "ids": ids.tokenizer}
     torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
-    _write_card(final, f"{config.chat_model} + LoRA speaking {ids.tokenizer} semantic IDs", cfg, summary)
+    _write_card(final, f"{config.chat_model} + LoRA speaking {ids.tokenizer} semantic IDs", cfg, summary, config.dataset)
     return model, summary
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from kit.training import Trainable, fit
+
 
 @dataclass
 class RQVAEConfig:
@@ -45,13 +47,14 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class RQVAE(nn.Module):
+class RQVAE(Trainable):
     def __init__(self, input_dim: int, config: RQVAEConfig) -> None:
         super().__init__()
         self.config = config
         self.encoder = _mlp([input_dim, *config.hidden, config.latent_dim])
         self.decoder = _mlp([config.latent_dim, *reversed(config.hidden), input_dim])
         self.codebooks = nn.Parameter(torch.randn(config.levels, config.codebook_size, config.latent_dim) * 0.1)
+        self._restart: tuple[torch.Tensor, torch.Generator] | None = None  # (vectors, generator) while training
 
     def quantize(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """``(codes (n, L), quantized latent ẑ, codebook + commitment loss)``."""
@@ -106,35 +109,35 @@ class RQVAE(nn.Module):
             residual = residual - book[torch.cdist(residual, book).argmin(dim=1)]
         return moved
 
+    # -- training (kit.training.fit) ---------------------------------------------------------------
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.parameters(), lr=self.config.lr)
+
+    def loss(self, batch: torch.Tensor) -> torch.Tensor:
+        return self(batch)[2]
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Every 10th epoch but the last, restart the codewords no item chose (on :func:`train_rqvae`'s vectors)."""
+        if self._restart is not None and epoch < self.config.epochs - 1 and epoch % 10 == 9:
+            self.restart_dead_codes(*self._restart)
 
 
 def train_rqvae(vectors: np.ndarray, config: RQVAEConfig = RQVAEConfig(), progress: bool = False
                 ) -> tuple[RQVAE, np.ndarray, float, list[float]]:
     """Train on the item vectors; ``(model, codes (n, L), reconstruction MSE, loss per epoch)``."""
-    from tqdm.auto import tqdm
-
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
     model = RQVAE(x.shape[1], config)
     model.init_codebooks(x)
-    optimizer = model.configure_optimizers()
-    history = []
-    for epoch in tqdm(range(config.epochs), desc="RQ-VAE", disable=not progress):
+    model._restart = (x, generator)
+
+    def batches(epoch: int) -> list[torch.Tensor]:
         order = torch.randperm(len(x), generator=generator)
-        total = 0.0
-        for start in range(0, len(x), config.batch_size):
-            batch = x[order[start:start + config.batch_size]]
-            _, _, loss = model(batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        history.append(total / len(x))
-        if epoch < config.epochs - 1 and epoch % 10 == 9:
-            model.restart_dead_codes(x, generator)
+        return [x[order[start:start + config.batch_size]] for start in range(0, len(x), config.batch_size)]
+
+    history = fit(model, batches, epochs=config.epochs, rngs=(generator,), desc="RQ-VAE", progress=progress).losses
+    model._restart = None
     model.eval()
     with torch.no_grad():
         reconstruction, codes, _ = model(x)

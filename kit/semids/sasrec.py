@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from kit.sequences import SequenceData
+from kit.training import Trainable
 
 
 @dataclass
@@ -43,7 +44,7 @@ class SASRecConfig:
     seed: int = 0
 
 
-class SASRec(nn.Module):
+class SASRec(Trainable):
     def __init__(self, num_items: int, config: SASRecConfig, text_vectors: np.ndarray | None = None) -> None:
         super().__init__()
         self.config, self.num_items = config, num_items

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from kit.semids.codes import EOS, PAD, SemanticIds
+from kit.training import Trainable
 
 
 @dataclass
@@ -41,7 +41,7 @@ class TigerConfig:
     seed: int = 0
 
 
-class Tiger(nn.Module):
+class Tiger(Trainable):
     def __init__(self, ids: SemanticIds, config: TigerConfig) -> None:
         from transformers import T5Config, T5ForConditionalGeneration
 

@@ -14,20 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
+from kit.datasets import datasets_of_kind
 from kit.errors import BadInput
 from kit.sequences import NextItemExample, SequenceData
 
 SVD_DIMENSIONS = 64
 
 
-def _amazon(text_model: str) -> tuple[SequenceData, np.ndarray]:
+def _purchases(name: str, text_model: str) -> tuple[SequenceData, np.ndarray]:
     from kit.semids.embeddings import item_text_embeddings
     from kit.semids.pipeline import load_sequences
 
-    data = load_sequences("amazon_scientific")
+    data = load_sequences(name)
     return data, item_text_embeddings(data.texts, text_model)
 
 
@@ -62,10 +64,10 @@ def bundle_sequences(train_pairs: np.ndarray, test_pairs: np.ndarray, bundle_siz
     return SequenceData(texts, splits, [str(b) for b in range(len(bundle_sizes))])
 
 
-def _youshu(text_model: str) -> tuple[SequenceData, np.ndarray]:
+def _bundle_choices(name: str, text_model: str) -> tuple[SequenceData, np.ndarray]:
     from kit.bundles.data import BI, UB, load_bundles
 
-    graph = load_bundles("youshu")
+    graph = load_bundles(name)
     n_bundles, n_items = graph["bundle"].num_nodes, graph["item"].num_nodes
     bundle_items = graph[BI].edge_index.numpy()
     sizes = np.bincount(bundle_items[0], minlength=n_bundles)
@@ -81,10 +83,15 @@ class SimulationDataset:
     has_text: bool  # item texts an LLM shopper can read
 
 
-SIMULATION_DATASETS: dict[str, SimulationDataset] = {d.name: d for d in (
-    SimulationDataset("amazon_scientific", "lab products: purchase sequences, items compared by text", _amazon, True),
-    SimulationDataset("youshu", "book lists: users' bundle choices, bundles compared by their books", _youshu, False),
-)}
+# How shoppers are simulated on each kind of dataset in the dataset table (kit/dataset_configs/).
+_BY_KIND = {
+    "sequences": ("purchase sequences, items compared by text", _purchases, True),
+    "interactions": ("users' bundle choices, bundles compared by their items", _bundle_choices, False),
+}
+SIMULATION_DATASETS: dict[str, SimulationDataset] = {
+    name: SimulationDataset(name, help, partial(load, name), has_text)
+    for kind, (help, load, has_text) in _BY_KIND.items() for name in datasets_of_kind(kind)
+}
 
 
 def check_dataset(name: str, simulator: str | None) -> SimulationDataset:

@@ -31,7 +31,7 @@ from kit.llm.chat import ChatModel
 from kit.sequences import SequenceData, sample_unseen
 from kit.simulate.agent import LLMShopper
 from kit.simulate.choice import ChoiceModelShopper
-from kit.simulate.datasets import check_dataset
+from kit.simulate.datasets import SIMULATION_DATASETS, check_dataset
 from kit.simulate.decisions import Decision, Simulator
 from kit.simulate.policies import POLICIES, Pages
 from kit.simulate.shoppers import Shopper, build_shoppers
@@ -46,8 +46,10 @@ class SimulationContext:
     vectors: np.ndarray
 
     @classmethod
-    def load(cls, dataset: str = "amazon_scientific", text_model: str = "minilm") -> "SimulationContext":
-        """Any dataset of :data:`kit.simulate.datasets.SIMULATION_DATASETS` (``text_model`` embeds item texts)."""
+    def load(cls, dataset: str | None = None, text_model: str = "minilm") -> "SimulationContext":
+        """Any dataset of :data:`kit.simulate.datasets.SIMULATION_DATASETS`, by default its first (``text_model``
+        embeds item texts)."""
+        dataset = dataset or next(iter(SIMULATION_DATASETS))
         data, vectors = check_dataset(dataset, None).load(text_model)
         return cls(dataset, data, vectors)
 

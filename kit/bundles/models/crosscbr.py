@@ -22,6 +22,7 @@ Args:
     data: the bundle graph (train user-bundle, user-item, bundle-item edges).
     embedding_dim: 64 in the paper. num_layers: 1 for Youshu. c_lambda (λ₁): 0.04. c_temp (τ): 0.25.
     edge_dropout: 0.2, the "ED" augmentation, a new draw every epoch for all three graphs.
+    lr: Adam's learning rate, 1e-3. l2 (λ₂): 1e-4, Adam's weight decay.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ from torch_geometric.nn import LGConv
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.utils import scatter, to_torch_csr_tensor
 
-from kit.bundles.data import BI, UB, UI
+from kit.bundles.data import BI, UB, UI, BPRBatch
+from kit.training import Trainable
 
 
 def _forward_edges(src: torch.Tensor, dst: torch.Tensor, num_src: int) -> torch.Tensor:
@@ -41,12 +43,13 @@ def _forward_edges(src: torch.Tensor, dst: torch.Tensor, num_src: int) -> torch.
     return torch.stack([src, dst + num_src]).unique(dim=1)
 
 
-class CrossCBR(torch.nn.Module):
-    trainable = True
+class CrossCBR(Trainable):
 
     def __init__(self, data: HeteroData, embedding_dim: int = 64, num_layers: int = 1, c_lambda: float = 0.04,
-                 c_temp: float = 0.25, edge_dropout: float = 0.2, **_: object) -> None:
+                 c_temp: float = 0.25, edge_dropout: float = 0.2, lr: float = 1e-3, l2: float = 1e-4,
+                 **_: object) -> None:
         super().__init__()
+        self.lr, self.l2 = lr, l2
         self.U, self.B, self.I = data["user"].num_nodes, data["bundle"].num_nodes, data["item"].num_nodes
         self.num_layers, self.c_lambda, self.c_temp, self.edge_dropout = num_layers, c_lambda, c_temp, edge_dropout
         self.users = torch.nn.Parameter(torch.empty(self.U, embedding_dim))
@@ -83,7 +86,10 @@ class CrossCBR(torch.nn.Module):
                 "ui": self._normalized(self.ui_edges, self.U + self.I, dropout),
                 "bi": mean}  # row-normalized bundle-item matrix: b^I = mean of the bundle's items
 
-    def new_epoch(self, epoch: int) -> None:
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr, weight_decay=self.l2)  # λ₂ as weight decay
+
+    def on_epoch_start(self, epoch: int) -> None:
         """Draw this epoch's edge dropout (the ED augmentation)."""
         self.graphs = self._graphs(self.edge_dropout)
 
@@ -110,7 +116,8 @@ class CrossCBR(torch.nn.Module):
         logits = a @ b.T / self.c_temp
         return F.cross_entropy(logits, torch.arange(len(a)))
 
-    def loss(self, users: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor, epoch: int = 0) -> torch.Tensor:
+    def loss(self, batch: BPRBatch) -> torch.Tensor:
+        users, positives, negatives = batch
         u_i, b_i, u_b, b_b = self.views()
         score = lambda b: (u_i[users] * b_i[b]).sum(-1) + (u_b[users] * b_b[b]).sum(-1)  # noqa: E731
         bpr = F.softplus(score(negatives) - score(positives)).mean()

@@ -21,7 +21,6 @@ from kit.bundles.data import UB
 
 
 class BundleKNN:
-    trainable = False
 
     def __init__(self, data: HeteroData, neighbours: int = 100, **_: object) -> None:
         users, bundles = data[UB].edge_index.numpy()

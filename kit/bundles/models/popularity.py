@@ -12,7 +12,6 @@ from kit.bundles.data import UB
 
 
 class Popularity:
-    trainable = False
 
     def __init__(self, data: HeteroData, **_: object) -> None:
         counts = torch.bincount(data[UB].edge_index[1], minlength=data["bundle"].num_nodes).float()
