@@ -246,6 +246,36 @@ def cmd_llm_paradigms(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tasks_run(args: argparse.Namespace) -> int:
+    """Run a shopping-task file through the assistant with the scripted shopper (kit/tasks/shopper.py)."""
+    from tqdm.auto import tqdm
+
+    from kit.assistant import build_assistant
+    from kit.tasks import ScriptedShopper, load_tasks, summarize
+
+    if args.limit is not None and args.limit < 1:
+        raise BadInput(f"--limit must be at least 1, got {args.limit}")
+    tasks, problems = load_tasks(args.file)
+    for problem in problems:
+        print(f"{args.file}: {problem} (skipped)", file=sys.stderr)
+    tasks = [task for task in tasks if args.catalog in (None, task.catalog)][:args.limit]
+    if not tasks:
+        raise BadInput(f"no task to run in {args.file}" + (f" for the catalog {args.catalog!r}" if args.catalog else ""))
+    served = tuple(name for name in CATALOGS if any(task.catalog == name for task in tasks))
+    shopper = ScriptedShopper(build_assistant(served or None))
+    report = summarize(shopper.run(task) for task in tqdm(tasks, desc="shopping tasks", unit="task", file=sys.stderr))
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"success {report['success_rate']:.3f} on {report['n']} tasks")
+    for group in ("by_kind", "by_catalog"):
+        print("  " + ", ".join(f"{name} {rate:.2f}" for name, rate in report[group].items()))
+    for task in report["tasks"]:
+        if not task["success"]:
+            print(f"  failed {task['id']}: {task['why']}")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from kit.simulate.datasets import check_dataset
     from kit.simulate.experiment import SimulationContext, check_settings, run_simulation
@@ -688,6 +718,15 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--llm", default=None, help="chat model of --simulator llm (default: $KIT_LLM or local)")
     simulate.add_argument("--json", action="store_true")
     simulate.set_defaults(func=cmd_simulate)
+
+    tasks = sub.add_parser("tasks", help="shopping tasks: a scripted shopper's success rate").add_subparsers(
+        dest="tasks_command", required=True)
+    run_tasks = tasks.add_parser("run", help="run a task file (tests/data/shopping_tasks.jsonl's format)")
+    run_tasks.add_argument("file", help="a .jsonl task file; bad lines are reported with their number and skipped")
+    run_tasks.add_argument("--catalog", default=None, help="only this catalog's tasks: " + ", ".join(CATALOGS))
+    run_tasks.add_argument("--limit", type=int, default=None, help="the first N tasks only")
+    run_tasks.add_argument("--json", action="store_true")
+    run_tasks.set_defaults(func=cmd_tasks_run)
 
     from kit.generate import TONES, WRITERS
 

@@ -20,6 +20,7 @@ ALLOWED = {  # layer -> kit top-level modules it may import
     "generate": BOTTOM | {"generate", "llm", "clip"},  # writers use the chat model; zero-shot fill-ins come from clip
     "planning": BOTTOM | {"planning", "llm", "search", "clip"},
     "assistant": BOTTOM | CAPABILITIES | {"assistant", "search", "planning"},
+    "tasks": BOTTOM | CAPABILITIES | {"tasks", "search", "planning", "assistant"},  # a scripted shopper drives the assistant
 }
 
 
