@@ -595,6 +595,18 @@ DOWNLOAD_CASES = [
          online(lambda tmp: (cli("data", "--fetch", "youshu")(tmp), leftovers(tmp))),
          Answer(lambda r: r[0][0] == 2 and "could not download" in r[0][2] and r[1] == [], "one line, nothing left behind")),
     Case("cli", "search for control characters only", cli("search", "\x00\x00\x00"), fails(2, "query with words")),
+    Case("cli", "tasks run a missing file", cli("tasks", "run", "{tmp}/none.jsonl"), fails(2, "cannot read the task file")),
+    Case("cli", "tasks run --limit 0", cli("tasks", "run", "{tmp}/none.jsonl", "--limit", "0"),
+         fails(2, "--limit must be at least 1")),
+    Case("cli", "tasks run a file of bad lines only",
+         lambda tmp: (write(tmp, "bad.jsonl", '{"id": 1}\nnot json\n'), cli("tasks", "run", "{tmp}/bad.jsonl")(tmp))[1],
+         Answer(lambda r: r[0] == 2 and "line 1:" in r[2] and "line 2: not JSON" in r[2] and "no task to run" in r[2]
+                and "Traceback" not in r[2], "each bad line named, then one error: no task to run")),
+    Case("cli", "tasks run --catalog with none of its tasks",
+         lambda tmp: (write(tmp, "t.jsonl", '{"id": "a", "catalog": "grocery_store", "kind": "find", "turns": ["x"], '
+                                            '"goal": {"category": ["Apple"]}}\n'),
+                      cli("tasks", "run", "{tmp}/t.jsonl", "--catalog", "fashion_products")(tmp))[1],
+         fails(2, "no task to run")),
 ]
 CASES += DOWNLOAD_CASES
 

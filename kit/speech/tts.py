@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
           registry: ModelRegistry = REGISTRY, words_per_minute: int | None = None,
-          espeak_voice: str | None = None) -> tuple[np.ndarray, int]:
+          espeak_voice: str | None = None, seed: int | None = 0) -> tuple[np.ndarray, int]:
     """Synthesize ``text``; returns (float32 samples, sample rate) and writes a WAV when ``out`` is given.
 
-    ``words_per_minute`` and ``espeak_voice`` (e.g. ``"en-us+f3"``) shape the espeak-ng voice only.
+    ``words_per_minute`` and ``espeak_voice`` (e.g. ``"en-us+f3"``) shape the espeak-ng voice only; ``seed``
+    fixes the hibari voice's noise (None: fresh noise each time).
     Text without a letter or digit (empty, emoji only, punctuation) is refused rather than spoken as
     silence; ``out`` must be in an existing folder; the text is never read as a program option."""
     if not isinstance(text, str) or not any(c.isalnum() for c in text):
@@ -39,7 +40,8 @@ def speak(text: str, voice: Voice = "hibari", out: str | Path | None = None,
         except (ImportError, ModelNotAvailable) as error:  # the documented fallback voice, said out loud
             log.warning("the hibari voice is not available (%s); speaking with espeak-ng", error)
             return speak(text, "espeak-ng", out, registry, words_per_minute, espeak_voice)
-        audio, rate = np.asarray(Hibari(model=str(resolved.weights_path))(text), dtype=np.float32), 24_000
+        # the voice adds shaped noise; a fixed seed makes the same text the same audio (tests, benchmarks)
+        audio, rate = np.asarray(Hibari(model=str(resolved.weights_path))(text, seed=seed), dtype=np.float32), 24_000
     elif voice == "espeak-ng":
         audio, rate = _espeak(text, words_per_minute, espeak_voice)
     else:
