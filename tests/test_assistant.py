@@ -124,6 +124,44 @@ def test_state_carries_across_turns(assistant, grocery_search):
     assert removed.state.basket == [] and removed.state.turns == 6
 
 
+def test_goals_are_planned_and_products_and_needs_are_searched():
+    """A goal is an occasion or an activity (the planning benchmark's goals); a product or a need is searched."""
+    goals = [json.loads(line)["goal"] for line in (Path(__file__).parent / "data" / "planning_goals.jsonl").open()]
+    planned = [goal for goal in goals if route_by_rules(goal).tool == "plan"]
+    assert len(planned) >= 0.9 * len(goals), sorted(set(goals) - set(planned))
+    for goal in ("build a small robot with my kids", "i'm making a stir fry tonight", "set up a home office"):
+        assert route_by_rules(goal).tool == "plan", goal
+    for product in ("black sports shoes for men", "show me navy shirts for office wear", "oat milk", "duct tape",
+                    "something to keep my neck warm", "something for a picnic blanket"):
+        assert route_by_rules(product).tool == "search", product
+    assert route_by_rules("what would go well with these?").tool == "complete"
+
+
+def test_a_refinement_narrows_the_last_search_and_a_new_product_starts_over(grocery_search, fashion_search):
+    from kit.assistant.refine import refined_query
+
+    assert refined_query("", "for women", fashion_search) == "for women"  # nothing to refine yet
+    assert refined_query("sweaters", "grey ones", fashion_search) == "sweaters grey ones"
+    assert refined_query("sweaters grey ones", "for men", fashion_search) == "sweaters grey ones for men"
+    assert refined_query("sweaters", "in black", fashion_search) == "sweaters in black"
+    assert refined_query("sweaters", "black formal shoes for men", fashion_search) == "black formal shoes for men"
+    assert refined_query("apples", "green ones", grocery_search) == "apples green ones"
+    assert refined_query("milk", "the oat one", grocery_search) == "milk the oat one"
+    assert refined_query("apples", "oat milk", grocery_search) == "oat milk"
+
+
+@pytest.mark.slow
+def test_a_refinement_keeps_what_was_shown_in_view(assistant, grocery_search):
+    first = assistant.turn(assistant.new_state(), "peppers")
+    narrowed = assistant.turn(first.state, "the red ones")
+    assert narrowed.tool == "search" and narrowed.state.last_query == "peppers the red ones"
+    alone = assistant.turn(assistant.new_state(), "the red ones")  # without the context: apples, beets, carrots
+    peppers = lambda reply: sum(grocery_search.catalog[c.item_id].category == "Pepper" for c in reply.cards)  # noqa: E731
+    assert peppers(narrowed) > peppers(alone), [c.title for c in narrowed.cards]
+    fresh = assistant.turn(narrowed.state, "oat milk")
+    assert fresh.state.last_query == "oat milk"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("row", [r for r in UTTERANCES], ids=lambda r: r["text"][:24] or "empty")
 def test_odd_utterances_never_crash_and_references_do_what_they_say(assistant, shown, row):

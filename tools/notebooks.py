@@ -86,11 +86,13 @@ LESSONS = (
            and r["last_loss"] < r["first_loss"] and r["labelled"],
            "WER < 0.3 on the spoken request; the catalog bias raises entity accuracy and lowers WER; diffusion loss "
            "goes down; generated files carry the label"),
-    Lesson("06_end_to_end_assistant", "the assistant turn by turn: text, photo, voice, state and trace",
+    Lesson("06_end_to_end_assistant", "the assistant turn by turn: text, photo, voice, state and trace; shopping tasks",
            ("grocery_store",),
            lambda r: r["turns"] == 8 and r["tools"][:4] == ["search", "item_info", "add", "complete"]
-           and r["tools"][6:] == ["image_search", "search"],
-           "8 turns; tools search, item_info, add, complete ... image_search, search"),
+           and r["tools"][6:] == ["image_search", "search"] and r["tasks_run"] == 10 and r["task_success"] >= 0.5
+           and r["failures_explained"],
+           "8 turns; tools search, item_info, add, complete ... image_search, search; 10 grocery shopping tasks, at "
+           "least half finished, every failure with its reason and transcript"),
     Lesson("07_semantic_ids", "item texts -> codes (residual k-means, RQ-VAE), SASRec vs generative retrieval",
            ("amazon_scientific",),
            lambda r: r["unique_ids"] == r["items"] and r["rqvae_collided"] < r["kmeans_collided"]
@@ -235,9 +237,11 @@ def with_parameters(nb, parameters: dict) -> None:
     nb.cells.insert(at + 1, cell)
 
 
-def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: dict | None = None) -> float:
+def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: dict | None = None,
+            env: dict[str, str] | None = None) -> float:
     """Run ``nb`` in place in the shopkit kernel from notebooks/; returns the seconds it took. ``parameters``
-    override the parameters cell (:func:`with_parameters`)."""
+    override the parameters cell (:func:`with_parameters`); ``env`` is the kernel's environment (default: this
+    process's, as it is when the kernel starts)."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -246,7 +250,8 @@ def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: di
     if with_solutions:
         nb.cells.extend(nbformat.v4.new_code_cell(code) for code in solutions(nb))
     started = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(NOTEBOOKS)}})
+    client.execute(**({"env": env} if env is not None else {}))
     return time.perf_counter() - started
 
 

@@ -95,15 +95,40 @@ def _rules(text: str, has_image: bool, has_plan: bool) -> ToolChoice:
         return ToolChoice(tool="item_info", position=position)
     if has_plan and read_edit(text) is not None:
         return ToolChoice(tool="steer", query=query)
-    if re.search(r"\b(goes? (well )?with|complete|what else|recommend a bundle|bundle|complete the look|"
+    if re.search(r"\b(go(es)? (well |nicely |together )?with|complete|what else|recommend a bundle|bundle|complete the look|"
                  r"bought together|also buy)\b", lowered):
         return ToolChoice(tool="complete", query=query)
-    if re.search(r"\b(plan|hosting|host|party|brunch|dinner for|lunch for|picnic|trip|going (hiking|to)|next week|"
-                 r"weekend|for (two|three|four|five|six|\d+) people)\b", lowered):
+    if is_goal(lowered):
         return ToolChoice(tool="plan", query=query)
     if has_image:
         return ToolChoice(tool="image_search", query=query)
     return ToolChoice(tool="search", query=query)
+
+
+# A goal (an occasion or an activity that needs several things) is planned; a product or a need is searched.
+GOAL_ACTIVITY = re.compile(  # the turn starts with doing something, not with a product
+    r"^(?:(?:i'?m|i am|we'?re|we are|i want to|i need to|we need to|help me|let'?s|time to|how do i|how to)\s+)?"
+    r"(?:plan|planning|host|hosting|throw|throwing|organi[sz]e|organi[sz]ing|prepare|preparing|make|making|cook|"
+    r"cooking|bake|baking|build|building|set up|setting up|pack|packing|get (?:me )?ready|getting ready|going|"
+    r"get(?:ting)? (?:into|over|back)|fix|fixing|repair|repairing|stock|stocking|clean|cleaning|celebrate|"
+    r"celebrating|start|starting|stay|staying|wire up|wiring|equip|equipping|kit out|renovate|decorate|lounging)\b")
+GOAL_OCCASION = re.compile(
+    r"\b(?:plan|party|parties|wedding|birthday|anniversary|holiday|holidays|vacation|trip|journey|city break|"
+    r"interview|picnic|barbecue|bbq|brunch|breakfasts?|lunch(?:es)?|dinner|supper|roast|feast|festival|diwali|"
+    r"christmas|easter|eid|halloween|movie night|game night|date night|camping|hike|hiking|trek|gym|workout|yoga|"
+    r"marathon|beach|pool|monsoon|college|school|first day|first week|weekend|tonight|outfit|meals?|"
+    r"stir[- ]fry|soup|stew|curry|ratatouille|salad|smoothies|snack box|guacamole|pancakes|tacos|risotto|"
+    r"for (?:two|three|four|five|six|eight|ten|twelve|\d+)(?: people| of us| guests)?$|for (?:two|three|four|five|"
+    r"six|eight|ten|twelve|\d+) (?:people|of us|guests))\b")
+NEED = re.compile(r"^(?:something|anything|a thing|stuff|show|find|search|do you have|have you got)\b")
+
+
+def is_goal(text: str) -> bool:
+    """True for a goal to plan ("a beach holiday in Goa", "build a small robot with my kids"); false for a
+    product or a need ("black shoes for the office", "something to keep my neck warm")."""
+    if NEED.match(text):
+        return False
+    return GOAL_ACTIVITY.match(text) is not None or GOAL_OCCASION.search(text) is not None
 
 
 def _strip_verbs(text: str) -> str:
@@ -149,4 +174,4 @@ def route(text: str, llm: ChatModel | None = None, has_image: bool = False, has_
     return choice, "llm"
 
 
-__all__ = ["ROUTE", "ToolChoice", "clean_text", "find_position", "has_words", "route", "route_by_rules", "wants_all"]
+__all__ = ["ROUTE", "ToolChoice", "clean_text", "find_position", "has_words", "is_goal", "route", "route_by_rules", "wants_all"]

@@ -20,6 +20,7 @@ class ConversationState(BaseModel):
     basket: list[BasketLine] = Field(default_factory=list)
     exclude: list[str] = Field(default_factory=list, description="words the shopper ruled out, e.g. dairy")
     last_results: list[str] = Field(default_factory=list, description="item ids shown last, in order")
+    last_query: str = Field(default="", description="what was searched last, refinements included")
     plan: Plan | None = None
     turns: int = 0
 

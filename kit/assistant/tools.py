@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable, Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from kit.assistant.refine import refined_query
 from kit.assistant.state import ConversationState
 from kit.catalog import Catalog, Item
 from kit.errors import BadInput
@@ -150,10 +151,11 @@ def items_at(ctx: TurnContext, ref: "ItemRef") -> list[Item]:
 
 # -- handlers ---------------------------------------------------------------------------------------
 def search(ctx: TurnContext, args: QueryArgs) -> Reply:
-    query = args.query.strip()
+    query = refined_query(ctx.state.last_query, args.query, ctx.search)[:MAX_QUERY]  # "in black" narrows the last search
     question = ctx.clarifier().question(query)
     if question:
         return Reply(question, ctx.state, "clarify")
+    ctx.state.last_query = query
     return show(ctx, "search", f"Here is what I found for '{query}':",
                 [(r.item, r.why or f"matches '{query}'", r.score, "hybrid search (BM25 + shopkit embeddings)")
                  for r in search_catalog(ctx, query)])

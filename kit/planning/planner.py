@@ -90,7 +90,7 @@ class Planner:
         elif self.needs == "ranked":  # the floor the model must beat: the closest categories, no model call
             ranked = [r.category for r in self.vocabulary.rank(goal, self.ranked_needs)]
             yield PlanProgress("needs", "Looking in: " + ", ".join(ranked))
-            steps = [(f"Shop for {goal}"[:80], [NeedDraft(item=_need_words(c), category=c) for c in ranked])]
+            steps = [(f"Shop for {goal}"[:80], [_catalog_need(c) for c in ranked])]
         else:
             # 1. the catalog's closest categories, shown before the model is asked anything
             ranked = [r.category for r in self.vocabulary.rank(goal, self.candidates)]
@@ -100,7 +100,7 @@ class Planner:
             messages = template.render(goal=goal, candidates=", ".join(quote_data(c, 40) for c in ranked))
             draft = self.llm.structured(messages, catalog_plan_schema(ranked), max_new_tokens=160, log=self.log,
                                         purpose=PLAN_FROM_CATALOG.id)
-            steps = [(s.title, [NeedDraft(item=_need_words(c), category=c) for c in s.needs]) for s in draft.steps]
+            steps = [(s.title, [_catalog_need(c) for c in s.needs]) for s in draft.steps]
         # 3. merge repeats
         steps = _merge_repeats(steps)
         yield PlanProgress("draft", "Plan: " + "; ".join(f"{t} ({', '.join(n.item for n in needs)})" for t, needs in steps))
@@ -213,6 +213,12 @@ def read_edit(request: str) -> PlanEdit | None:
     if m := re.match(r"^(?:add|also add|also|plus|include)\s+(.+)$", text):
         return PlanEdit(action="add", terms=[m.group(1).strip(" .!")[:60]])
     return None
+
+
+def _catalog_need(category: str) -> NeedDraft:
+    """A need that is one of the catalog's own categories, kept whole (grounding looks it up by name; Amazon's
+    run to hundreds of characters), its words cut to what a need shows."""
+    return NeedDraft(item=_need_words(category)[:60], category=category)
 
 
 def _need_words(category: str) -> str:

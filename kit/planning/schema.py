@@ -21,7 +21,8 @@ NeedsMode = Literal["catalog", "free", "ranked"]  # where a plan's needs come fr
 
 class NeedDraft(BaseModel):
     item: str = Field(min_length=1, max_length=60, description="what to buy, in a few plain words")
-    category: str = Field(default="", max_length=30, description="the kind of product, e.g. drinks, shoes")
+    # a model's own word ("drinks") or one of the catalog's categories, which can be long (Amazon's paths)
+    category: str = Field(default="", max_length=1000, description="the kind of product, e.g. drinks, shoes")
     attributes: list[Word] = Field(default_factory=list, max_length=3, description="e.g. colour, size, style")
     quantity: int = Field(default=1, ge=1, le=12)
     budget_share: float = Field(default=0.0, ge=0.0, le=1.0, description="share of the total budget")

@@ -43,6 +43,7 @@ class TaskResult:
     why: str = ""  # for a failure: what went wrong, in a line
     basket: list[str] = field(default_factory=list)  # item ids at the end
     transcript: list[str] = field(default_factory=list)  # "shopper: ..." / "assistant: ... [cards]"
+    turn_seconds: list[tuple[str, float]] = field(default_factory=list)  # (tool, seconds) of every assistant turn
 
 
 def _add_phrase(position: int) -> str:
@@ -68,14 +69,14 @@ class ScriptedShopper:
         success, why = episode.play()
         return TaskResult(task.id, task.kind, task.catalog, success, episode.said, episode.wrong_adds(),
                           time.perf_counter() - started, "" if success else why, episode.basket_ids(),
-                          episode.transcript)
+                          episode.transcript, episode.turn_seconds)
 
 
 class _Episode:
     """One task's conversation: the state, what was said, and the judge."""
 
     def __init__(self, shopper: ScriptedShopper, task: ShoppingTask) -> None:
-        self.shopper, self.task, self.said, self.transcript = shopper, task, 0, []
+        self.shopper, self.task, self.said, self.transcript, self.turn_seconds = shopper, task, 0, [], []
         self.catalog = shopper.catalog(task.catalog)
         self.state = shopper.assistant.new_state(task.catalog) if task.catalog in shopper.assistant.searches else None
         self.anchor_id: str | None = None
@@ -93,6 +94,7 @@ class _Episode:
         else:
             reply = self.shopper.assistant.turn(self.state, text, **kwargs)
         self.state, self.said = reply.state, self.said + 1
+        self.turn_seconds.append((reply.tool, reply.seconds))
         self.transcript.append(f"shopper: {text}" + (f" [photo {self.task.photo}]" if "image" in kwargs else ""))
         shown = ", ".join(card.item_id for card in reply.cards[:10])
         self.transcript.append(f"assistant ({reply.tool}): {reply.text[:200]}" + (f" [cards: {shown}]" if shown else ""))
