@@ -557,13 +557,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kit", description="ShopKit command line")
-    parser.add_argument("-v", "--verbose", action="store_true", help="every library's log lines on the console")
-    parser.add_argument("--log-file", help="write every log line (DEBUG, all libraries) to this file")
-    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_setup_commands(sub) -> None:
+    """Models, data and the first run: what a new user types first."""
     models = sub.add_parser("models", help="list the registered models, their status and license")
     models.add_argument("--kind", help="only this kind (text, image, clip, speech, tts, llm, diffusion)")
     models.add_argument("--json", action="store_true")
@@ -585,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="build what the assistant needs (catalogs, models) and check it with real turns")
     demo.set_defaults(func=cmd_demo)
 
+
+def _add_items_commands(sub) -> None:
+    """Item understanding: the image-text models, search, embedding at scale, evaluation."""
     clip = sub.add_parser("clip", help="item understanding: train the image-text aligner").add_subparsers(dest="clip_command", required=True)
     train = clip.add_parser("train-lit", help="train shopkit-lit (LiT heads on frozen towers) into the cache")
     train.add_argument("--catalog", action="append", choices=list(PHOTO_CATALOGS),
@@ -639,6 +637,21 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--json", action="store_true")
     embed.set_defaults(func=cmd_embed)
 
+    evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
+    retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")
+    retrieval.add_argument("--catalog", default=CATALOGS[0], help=CATALOG_HELP + "; a file is scored title -> photo")
+    retrieval.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
+    retrieval.add_argument("--split", default="test", choices=["train", "val", "test"])
+    retrieval.add_argument("--products", default="text", choices=["text", "image", "fused"],
+                           help="how grocery products are represented")
+    retrieval.add_argument("--limit", type=int, default=None, help="evaluate on the first N queries only")
+    retrieval.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
+    retrieval.add_argument("--json", action="store_true")
+    retrieval.set_defaults(func=cmd_eval)
+
+
+def _add_assistant_commands(sub) -> None:
+    """What the assistant does, one command each: plans, speech, imagery, shopping tasks, copy."""
     plan = sub.add_parser("plan", help="turn a goal into a grounded plan and basket")
     plan.add_argument("goal")
     plan.add_argument("--catalog", default=CATALOGS[0], help=CATALOG_HELP)
@@ -690,6 +703,32 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("-o", "--out", default="generated.png")
     generate.set_defaults(func=cmd_imagery_generate)
 
+    tasks = sub.add_parser("tasks", help="shopping tasks: a scripted shopper's success rate").add_subparsers(
+        dest="tasks_command", required=True)
+    run_tasks = tasks.add_parser("run", help="run a task file (tests/data/shopping_tasks.jsonl's format)")
+    run_tasks.add_argument("file", help="a .jsonl task file; bad lines are reported with their number and skipped")
+    run_tasks.add_argument("--catalog", default=None, help="only this catalog's tasks: " + ", ".join(CATALOGS))
+    run_tasks.add_argument("--limit", type=int, default=None, help="the first N tasks only")
+    run_tasks.add_argument("--json", action="store_true")
+    run_tasks.set_defaults(func=cmd_tasks_run)
+
+    from kit.generate import TONES, WRITERS
+
+    copy = sub.add_parser("copy", help="product copy written from an item's facts and checked against its labels")
+    copy.add_argument("--catalog", default=held_out_catalog().name, help=CATALOG_HELP)
+    copy.add_argument("--items", type=int, default=10, help="held-out items to write for")
+    copy.add_argument("--writer", default="template", help="; ".join(f"{k}: {v}" for k, v in WRITERS.items()))
+    copy.add_argument("--tone", default="neutral", help=", ".join(TONES))
+    copy.add_argument("--seed", type=int, default=0, help="the held-out split's seed")
+    copy.add_argument("--llm", default=None, help="chat model of --writer llm (default: $KIT_LLM or local)")
+    copy.add_argument("--json", action="store_true")
+    copy.add_argument("--photo-facts", type=float, default=None, metavar="P",
+                      help="fill labels an item lacks from its photo (zero-shot) when the probability reaches P")
+    copy.set_defaults(func=cmd_copy)
+
+
+def _add_recommenders_commands(sub) -> None:
+    """Recommenders: the LLM paradigms, simulated shoppers, bundles, semantic IDs."""
     llm = sub.add_parser("llm", help="LLMs for recommendation").add_subparsers(dest="llm_command", required=True)
     paradigms = llm.add_parser("paradigms", help="the four paradigms side by side on Amazon Scientific")
     paradigms.add_argument("--users", type=int, default=50)
@@ -719,48 +758,6 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--json", action="store_true")
     simulate.set_defaults(func=cmd_simulate)
 
-    tasks = sub.add_parser("tasks", help="shopping tasks: a scripted shopper's success rate").add_subparsers(
-        dest="tasks_command", required=True)
-    run_tasks = tasks.add_parser("run", help="run a task file (tests/data/shopping_tasks.jsonl's format)")
-    run_tasks.add_argument("file", help="a .jsonl task file; bad lines are reported with their number and skipped")
-    run_tasks.add_argument("--catalog", default=None, help="only this catalog's tasks: " + ", ".join(CATALOGS))
-    run_tasks.add_argument("--limit", type=int, default=None, help="the first N tasks only")
-    run_tasks.add_argument("--json", action="store_true")
-    run_tasks.set_defaults(func=cmd_tasks_run)
-
-    from kit.generate import TONES, WRITERS
-
-    copy = sub.add_parser("copy", help="product copy written from an item's facts and checked against its labels")
-    copy.add_argument("--catalog", default=held_out_catalog().name, help=CATALOG_HELP)
-    copy.add_argument("--items", type=int, default=10, help="held-out items to write for")
-    copy.add_argument("--writer", default="template", help="; ".join(f"{k}: {v}" for k, v in WRITERS.items()))
-    copy.add_argument("--tone", default="neutral", help=", ".join(TONES))
-    copy.add_argument("--seed", type=int, default=0, help="the held-out split's seed")
-    copy.add_argument("--llm", default=None, help="chat model of --writer llm (default: $KIT_LLM or local)")
-    copy.add_argument("--json", action="store_true")
-    copy.add_argument("--photo-facts", type=float, default=None, metavar="P",
-                      help="fill labels an item lacks from its photo (zero-shot) when the probability reaches P")
-    copy.set_defaults(func=cmd_copy)
-
-    evaluation = sub.add_parser("eval", help="evaluate item understanding").add_subparsers(dest="eval_command", required=True)
-    retrieval = evaluation.add_parser("image-retrieval", help="grocery: photo -> product; fashion: title -> photo")
-    retrieval.add_argument("--catalog", default=CATALOGS[0], help=CATALOG_HELP + "; a file is scored title -> photo")
-    retrieval.add_argument("--images-dir", help="where a catalog file's relative image paths point (default: its folder)")
-    retrieval.add_argument("--split", default="test", choices=["train", "val", "test"])
-    retrieval.add_argument("--products", default="text", choices=["text", "image", "fused"],
-                           help="how grocery products are represented")
-    retrieval.add_argument("--limit", type=int, default=None, help="evaluate on the first N queries only")
-    retrieval.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
-    retrieval.add_argument("--json", action="store_true")
-    retrieval.set_defaults(func=cmd_eval)
-
-    bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
-    bench.add_argument("--out", default="docs/benchmarks.md")
-    bench.add_argument("--quick", action="store_true", help="small subsets (for a smoke run)")
-    from kit.bench import SECTIONS
-
-    bench.add_argument("--only", choices=list(SECTIONS), help="run one section; the others keep their last numbers")
-
     bundles = sub.add_parser("bundles", help="bundle recommendation").add_subparsers(dest="bundles_command", required=True)
     for name, func, text in (("train", cmd_bundles_train, "train a model, early-stopped on tune, checkpoint to the cache"),
                              ("eval", cmd_bundles_eval, "test metrics of the cached model (trained first when missing)")):
@@ -772,7 +769,6 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--epochs", type=int, default=100)
         command.add_argument("--json", action="store_true")
         command.set_defaults(func=func)
-    bench.set_defaults(func=cmd_bench)
 
     from kit.semids.pipeline import MODEL_TABLE, SCORERS, TEXT_MODELS, TOKENIZERS, TRAINERS
 
@@ -801,6 +797,27 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--json", action="store_true")
         command.set_defaults(func=func)
 
+
+def _add_bench_commands(sub) -> None:
+    """The benchmarks (kit/bench/)."""
+    bench = sub.add_parser("bench", help="run the benchmarks and write docs/benchmarks.md")
+    bench.add_argument("--out", default="docs/benchmarks.md")
+    bench.add_argument("--quick", action="store_true", help="small subsets (for a smoke run)")
+    from kit.bench import SECTIONS
+
+    bench.add_argument("--only", choices=list(SECTIONS), help="run one section; the others keep their last numbers")
+    bench.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m kit", description="ShopKit command line")
+    parser.add_argument("-v", "--verbose", action="store_true", help="every library's log lines on the console")
+    parser.add_argument("--log-file", help="write every log line (DEBUG, all libraries) to this file")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_commands in (_add_setup_commands, _add_items_commands, _add_assistant_commands,
+                         _add_recommenders_commands, _add_bench_commands):
+        add_commands(sub)
     return parser
 
 
