@@ -82,57 +82,6 @@ def lit_encoder():
     return ItemEncoder.from_pretrained("shopkit-lit", device="cpu")
 
 
-NOTEBOOK_TEST = "test_notebook_runs_with_its_solutions_and_records_sane_results"
-NOTEBOOK_STEMS = pytest.StashKey[list]()
-
-
-@pytest.hookimpl(trylast=True)  # after -k and -m have deselected
-def pytest_collection_modifyitems(config, items):
-    """Remember which notebooks this session will execute (none when they were deselected)."""
-    config.stash[NOTEBOOK_STEMS] = sorted({item.callspec.params["stem"] for item in items
-                                           if getattr(item, "originalname", "") == NOTEBOOK_TEST})
-
-
-def lesson_runner():
-    """tools/notebooks.py (the lesson table and its runner), imported once."""
-    import importlib.util
-    import sys
-
-    if "lesson_runner" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("lesson_runner", ROOT / "tools" / "notebooks.py")
-        sys.modules["lesson_runner"] = module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-    return sys.modules["lesson_runner"]
-
-
-def run_lesson(stem: str, env: dict[str, str]) -> dict:
-    """Execute one notebook with its solutions and test parameters in its own kernel; the numbers it recorded."""
-    runner = lesson_runner()
-    lesson = next(lesson for lesson in runner.LESSONS if lesson.stem == stem)
-    nb = runner.read_source(lesson)
-    runner.execute(nb, with_solutions=True, parameters=lesson.test_parameters, env=env)
-    return runner.recorded_results(nb)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def notebook_runs(request):
-    """Notebooks run in kernels of their own (other processes), so the ones this session collected start at once,
-    one after another in a background thread, while the other tests run on the other core; each notebook test
-    then waits for its own result. The kernels get the environment of this moment (the test home), never one
-    a test has monkeypatched since."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    stems = request.config.stash.get(NOTEBOOK_STEMS, [])
-    if not stems:
-        yield {}
-        return
-    request.getfixturevalue("lit_encoder")  # the kernels load the test model: trained (or found) first
-    env = dict(os.environ)
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notebooks")
-    yield {stem: pool.submit(run_lesson, stem, env) for stem in stems}
-    pool.shutdown(wait=True, cancel_futures=True)
-
-
 @pytest.fixture(scope="session")
 def grocery_search(grocery, lit_encoder):
     from kit.search import CatalogSearch

@@ -87,11 +87,11 @@ def test_executed_copy_matches_its_source_and_shows_results(stem):
 @pytest.mark.notebooks
 @pytest.mark.slow
 @pytest.mark.parametrize("stem", sorted(LESSONS))
-def test_notebook_runs_with_its_solutions_and_records_sane_results(stem, notebook_runs):
-    """Executed with its solutions and test parameters (started in the background at the session's start:
-    tests/conftest.py ``notebook_runs``); an error in any cell fails here with the cell's traceback."""
+def test_notebook_runs_with_its_solutions_and_records_sane_results(stem, lit_encoder):
     lesson = LESSONS[stem]
-    assert lesson.check(notebook_runs[stem].result()), lesson.expected
+    nb = runner.read_source(lesson)
+    runner.execute(nb, with_solutions=True, parameters=lesson.test_parameters)
+    assert lesson.check(runner.recorded_results(nb)), lesson.expected
 
 
 def _free_port() -> int:

@@ -237,11 +237,9 @@ def with_parameters(nb, parameters: dict) -> None:
     nb.cells.insert(at + 1, cell)
 
 
-def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: dict | None = None,
-            env: dict[str, str] | None = None) -> float:
+def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: dict | None = None) -> float:
     """Run ``nb`` in place in the shopkit kernel from notebooks/; returns the seconds it took. ``parameters``
-    override the parameters cell (:func:`with_parameters`); ``env`` is the kernel's environment (default: this
-    process's, as it is when the kernel starts)."""
+    override the parameters cell (:func:`with_parameters`)."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -250,8 +248,7 @@ def execute(nb, with_solutions: bool = False, timeout: int = 900, parameters: di
     if with_solutions:
         nb.cells.extend(nbformat.v4.new_code_cell(code) for code in solutions(nb))
     started = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(NOTEBOOKS)}})
-    client.execute(**({"env": env} if env is not None else {}))
+    NotebookClient(nb, timeout=timeout, kernel_name=KERNEL, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
     return time.perf_counter() - started
 
 
