@@ -111,6 +111,12 @@ def test_the_shopper_adds_the_first_card_that_meets_the_goal(grocery_shopper):
     assert result.turns == 2 and result.transcript[2].startswith("shopper: add the ")  # asked, then added
 
 
+def test_every_turn_records_its_tool_and_seconds_for_the_latency_table(grocery_shopper):
+    result = grocery_shopper.run(task())
+    assert [tool for tool, _ in result.turn_seconds] == ["search", "add"]  # what the bench's p50/p95 read
+    assert all(seconds > 0 for _, seconds in result.turn_seconds)
+
+
 def test_a_goal_no_card_meets_fails_when_the_turns_run_out_and_adds_nothing(grocery_shopper):
     result = grocery_shopper.run(task(turns=["oat milk", "soy milk"], goal={"title_has": ["Watermelon"]}))
     assert not result.success and result.turns == 2 and result.basket == [] and "ran out" in result.why
