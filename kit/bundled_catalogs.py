@@ -223,6 +223,12 @@ class CatalogSpec:
         """The attribute names ``attribute_query`` fills in, in order."""
         return tuple(field for _, field, _, _ in string.Formatter().parse(self.attribute_query) if field)
 
+    @property
+    def can_sample(self) -> bool:
+        """Whether a smaller slice of this catalog still works: not when purchase sequences index its items by
+        position (a slice would point their item i at another product)."""
+        return self.sequences is None
+
 
 def _plan(goal: str, steps: list[tuple[str, list[str]]], others: list[str]) -> WorkedPlan:
     return WorkedPlan(goal, tuple((title, tuple(needs)) for title, needs in steps), tuple(others))
@@ -286,16 +292,21 @@ def item_split(catalog: Catalog, holdout: float = 0.2, seed: int = 0) -> tuple[l
     return items[:cut], items[cut:]
 
 
-def open_catalog(name_or_path: str | Path, strict: bool = False, images_dir: str | Path | None = None) -> Catalog:
+def open_catalog(name_or_path: str | Path, strict: bool = False, images_dir: str | Path | None = None,
+                 max_items: int | None = None) -> Catalog:
     """A bundled catalog by name, or your own catalog file by path (.csv, .jsonl or .parquet).
 
+    ``max_items``: at most that many items, every category kept (:meth:`Catalog.sample`), for a quick look; a
+    bundled catalog whose purchase sequences index its items (:attr:`CatalogSpec.can_sample`) stays whole.
     An unknown name that is not a file lists the bundled names and says that a path works too.
     """
     spec = CATALOG_TABLE.get(str(name_or_path))
     if spec is not None:
-        return spec.load(strict)
+        catalog = spec.load(strict)
+        return catalog.sample(max_items) if max_items and spec.can_sample else catalog
     path = Path(name_or_path)
     if path.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".parquet") or path.exists():
-        return load_catalog(path, images_dir=images_dir, strict=strict)
+        catalog = load_catalog(path, images_dir=images_dir, strict=strict)
+        return catalog.sample(max_items) if max_items else catalog
     raise UnknownDataset(f"unknown catalog {str(name_or_path)!r}. Bundled catalogs: {', '.join(CATALOGS)}; "
                          "or give the path of a .csv, .jsonl or .parquet catalog file.")

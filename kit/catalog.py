@@ -135,6 +135,33 @@ class Catalog:
 
         return Catalog([i for i in self.items if keep(i)], name=self.name, report=self.report)
 
+    def sample(self, max_items: int, seed: int = 0) -> "Catalog":
+        """At most ``max_items`` items that keep every category: a smaller catalog for a quick look (a workshop
+        laptop, the test suite) whose shelves are all still there.
+
+        Each category keeps at least one item and the rest of the budget is shared in proportion to its size
+        (largest remainders first); within a category the items are a seeded random choice, kept in the
+        catalog's order. A catalog with more categories than ``max_items`` keeps one item of each. The
+        whole catalog comes back when it already fits.
+        """
+        if max_items < 1:
+            raise CatalogError(f"a sample needs at least one item, got max_items={max_items}")
+        if len(self) <= max_items:
+            return self
+        groups: dict[str, list[int]] = {}
+        for row, item in enumerate(self.items):
+            groups.setdefault(item.category, []).append(row)
+        spare = max(max_items - len(groups), 0)
+        shares = {name: spare * (len(rows) - 1) / (len(self) - len(groups)) for name, rows in groups.items()}
+        quota = {name: 1 + int(share) for name, share in shares.items()}
+        leftover = max_items - sum(quota.values())
+        for name in sorted(shares, key=lambda n: (int(shares[n]) - shares[n], n))[:max(leftover, 0)]:
+            quota[name] += 1
+        rng = np.random.default_rng(seed)
+        keep = sorted(row for name, rows in groups.items()
+                      for row in rng.choice(rows, size=min(quota[name], len(rows)), replace=False))
+        return Catalog([self.items[row] for row in keep], name=self.name, report=self.report)
+
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for item in self.items:

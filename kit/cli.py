@@ -419,8 +419,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if spec is not None and spec.photo_queries is not None:  # shopper photos -> products
         result = evaluate.grocery_image_retrieval(encoder, args.split, args.products, args.limit)
     elif spec is not None and spec.holdout > 0:  # held-out titles -> photos, labels read off the photos
-        result = evaluate.fashion_text_to_image(encoder, limit=args.limit, spec=spec)
-        zero_shot = evaluate.zero_shot_attributes(encoder, limit=args.limit, spec=spec)  # from the held-out photos alone
+        result = evaluate.fashion_text_to_image(encoder, limit=args.limit, spec=spec, max_items=args.max_items)
+        zero_shot = evaluate.zero_shot_attributes(encoder, limit=args.limit, spec=spec,  # from the held-out photos alone
+                                                  max_items=args.max_items)
         result["zero_shot"] = {k: v for k, v in zero_shot.items() if k not in ("n", "majority")}
         result["zero_shot_majority"] = zero_shot["majority"]  # the baseline to beat: always the commonest label
     else:
@@ -539,7 +540,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     ensure_default_encoder()
-    helper = build_assistant(prepare=True)  # the planner's LLM is not needed for these checks
+    helper = build_assistant(prepare=True, max_items=args.max_items)  # the planner's LLM is not needed here
     for name, search in helper.searches.items():
         summary = search.catalog.summary()
         print(f"{name}: {summary['items']} items in {summary['categories']} categories, {summary['with_image']} with "
@@ -578,6 +579,8 @@ def _add_setup_commands(sub) -> None:
     prepare.set_defaults(func=cmd_prepare)
 
     demo = sub.add_parser("demo", help="build what the assistant needs (catalogs, models) and check it with real turns")
+    demo.add_argument("--max-items", type=int, metavar="N",
+                      help="a quick look: each catalog that can be sliced keeps at most N items, every category kept")
     demo.set_defaults(func=cmd_demo)
 
 
@@ -645,6 +648,8 @@ def _add_items_commands(sub) -> None:
     retrieval.add_argument("--products", default="text", choices=["text", "image", "fused"],
                            help="how grocery products are represented")
     retrieval.add_argument("--limit", type=int, default=None, help="evaluate on the first N queries only")
+    retrieval.add_argument("--max-items", type=int, default=None, metavar="N",
+                           help="held-out titles: rank against the photos of a slice of N items (every category kept)")
     retrieval.add_argument("--model", default=None, help="an image-text model (default: the registry's default)")
     retrieval.add_argument("--json", action="store_true")
     retrieval.set_defaults(func=cmd_eval)

@@ -91,6 +91,32 @@ def test_fashion_catalog_reports_rows_without_photos(fashion):
     assert fashion.categories()["Tshirts"] == 1647
 
 
+def test_a_sample_keeps_every_category_in_proportion_and_is_seeded(fashion):
+    small = fashion.sample(1_500)
+    assert len(small) == 1_500 and set(small.categories()) == set(fashion.categories())
+    assert set(small.ids) <= set(fashion.ids) and small.name == fashion.name
+    order = {item_id: row for row, item_id in enumerate(fashion.ids)}
+    assert [order[i] for i in small.ids] == sorted(order[i] for i in small.ids)  # the catalog's own order
+    share = lambda catalog, category: catalog.categories()[category] / len(catalog)  # noqa: E731
+    assert share(small, "Tshirts") == pytest.approx(share(fashion, "Tshirts"), abs=0.01)
+    assert small.ids == fashion.sample(1_500).ids and small.ids != fashion.sample(1_500, seed=1).ids
+    assert len(fashion.sample(10)) == len(fashion.categories())  # one of each when the budget is smaller
+    assert fashion.sample(len(fashion)) is fashion
+    with pytest.raises(CatalogError, match="at least one item"):
+        fashion.sample(0)
+
+
+def test_open_catalog_slices_only_what_can_be_sliced():
+    from kit.bundled_catalogs import CATALOG_TABLE, open_catalog
+
+    for name, spec in CATALOG_TABLE.items():
+        whole, small = open_catalog(name), open_catalog(name, max_items=50)
+        if spec.can_sample:
+            assert len(small) == max(50, len(whole.categories())) and set(small.categories()) == set(whole.categories())
+        else:  # purchase sequences index its items by position: a slice would point them at other products
+            assert spec.sequences is not None and small.ids == whole.ids
+
+
 def test_grocery_photo_splits():
     from kit.bundled_catalogs import grocery_photos
 

@@ -75,7 +75,7 @@ def test_llm_ranker_quotes_candidates_and_repairs_its_answer(chat_server, texts)
 
 @pytest.mark.slow
 def test_the_four_paradigms_run_side_by_side_with_the_local_model(smollm, scientific, texts):
-    settings = ParadigmSettings(n_users=3, n_fit_users=3, n_candidates=6, n_shuffles=2)
+    settings = ParadigmSettings(n_users=2, n_fit_users=2, n_candidates=6, n_shuffles=2)
     report = compare_paradigms(smollm, settings, data=scientific, texts=texts)
     names = [row["name"] for row in report.rows]
     assert names[:3] == ["random", "popularity", "1 embeddings + kNN"] and len(names) == 7
@@ -83,7 +83,7 @@ def test_the_four_paradigms_run_side_by_side_with_the_local_model(smollm, scient
         assert 0 <= row["HitRate@1"] <= row["HitRate@5"] <= 1 and 0 < row["MRR"] <= 1
     assert np.isclose(sum(report.position_bias_single), 1) and len(report.position_bias_single) == 6
     purposes = Counter(r.purpose for r in report.log.records)
-    assert purposes["rank_candidates.v1"] == 3 + 3 * 2 and purposes["propose_next.v1"] == 3
+    assert purposes["rank_candidates.v1"] == 2 + 2 * 2 and purposes["propose_next.v1"] == 2
     assert all(r.error is None for r in report.log.records)
     assert "smollm2-135m-instruct" in report.markdown()
     rows = {row["name"]: row for row in report.rows}  # beyond accuracy of each top 5 (of 6 candidates)

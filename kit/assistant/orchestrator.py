@@ -241,14 +241,16 @@ def _default_image_generator():
 
 
 def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str | None = None,
-                    llm: str | None = None, route_with_llm: bool | None = None, prepare: bool = False) -> Assistant:
+                    llm: str | None = None, route_with_llm: bool | None = None, prepare: bool = False,
+                    max_items: int | None = None) -> Assistant:
     """The assistant over bundled catalogs (default: all of them) or catalog files, with one log line per phase.
 
     ``encoder``: an image-text model name; by default the registry's (kit/registry.py ``available_default``).
     Routing uses the LLM only when one is configured ($KIT_LLM or ``llm``). ``prepare=True`` also builds
     what the first turns would otherwise wait for: each catalog's basket completer (the co-purchase graph
     is trained once and cached). The planner's LLM loads on the first plan, or in ``warm_up`` (the app
-    calls it in the background once it serves).
+    calls it in the background once it serves). ``max_items``: each catalog that can be sliced keeps at most
+    that many items, every category kept (a quick demo on a slow laptop; :func:`kit.bundled_catalogs.open_catalog`).
     """
     import os
 
@@ -258,7 +260,7 @@ def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str | None
 
     with _phase(f"item encoder {encoder or 'default'}"):
         item_encoder = ItemEncoder.from_pretrained(encoder)
-    searches = {name: catalog_search(name, item_encoder) for name in catalogs or CATALOGS}
+    searches = {name: catalog_search(name, item_encoder, max_items) for name in catalogs or CATALOGS}
     configured = llm or os.environ.get("KIT_LLM")
     router = load_chat_model(configured) if (route_with_llm if route_with_llm is not None else bool(configured)) else None
     helper = Assistant({s.catalog.name: s for s in searches.values()},
@@ -269,12 +271,13 @@ def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str | None
     return helper
 
 
-def catalog_search(catalog, encoder) -> CatalogSearch:
-    """A catalog (a bundled name, a file path or a loaded ``Catalog``) embedded and indexed, logged as a phase."""
+def catalog_search(catalog, encoder, max_items: int | None = None) -> CatalogSearch:
+    """A catalog (a bundled name, a file path or a loaded ``Catalog``) embedded and indexed, logged as a phase;
+    a name or path is opened with at most ``max_items`` items when given."""
     from kit.bundled_catalogs import open_catalog
 
     with _phase(f"catalog {getattr(catalog, 'name', catalog)}") as note:
-        catalog = catalog if isinstance(catalog, Catalog) else open_catalog(catalog)
+        catalog = catalog if isinstance(catalog, Catalog) else open_catalog(catalog, max_items=max_items)
         search = CatalogSearch.build(catalog, encoder)
         note(f"{len(catalog)} items")
     return search

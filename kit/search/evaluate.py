@@ -123,19 +123,29 @@ def linear_probe_ceiling(split: str = "test", limit: int | None = None, encoder:
     return {"top1": float(probe.score(features(test), labels(test))), "n": len(test)}
 
 
-def _held_out(spec: CatalogSpec | None, seed: int) -> tuple[CatalogSpec, Catalog, list[Item], list[Item]]:
-    """(spec, catalog, train items, held-out items) of a catalog whose held-out items are its queries."""
+def _held_out(spec: CatalogSpec | None, seed: int,
+              max_items: int | None = None) -> tuple[CatalogSpec, Catalog, list[Item], list[Item]]:
+    """(spec, catalog, train items, held-out items) of a catalog whose held-out items are its queries.
+
+    ``max_items``: the catalog is a slice of at most that many items (:meth:`Catalog.sample`) and both splits
+    keep only its items; the split itself is the whole catalog's, so a held-out item stays one the image-text
+    model never trained on."""
     spec = spec or held_out_catalog()
     if spec.holdout <= 0:
         raise BadInput(f"{spec.name} holds no items out; its queries are {'photos' if spec.photo_queries else 'none'}")
     catalog = open_catalog(spec.name)
-    return (spec, catalog, *item_split(catalog, spec.holdout, seed))
+    train, held_out = item_split(catalog, spec.holdout, seed)
+    if max_items:
+        catalog = catalog.sample(max_items)
+        train, held_out = ([item for item in part if item.id in catalog] for part in (train, held_out))
+    return spec, catalog, train, held_out
 
 
 def fashion_text_to_image(encoder: ItemEncoder, seed: int = 0, limit: int | None = None,
-                          spec: CatalogSpec | None = None) -> dict:
-    """Held-out titles -> photos on the catalog whose held-out items are its queries (the first such by default)."""
-    _, catalog, _, held_out = _held_out(spec, seed)
+                          spec: CatalogSpec | None = None, max_items: int | None = None) -> dict:
+    """Held-out titles -> photos on the catalog whose held-out items are its queries (the first such by default);
+    ``max_items``: against the photos of a slice of the catalog (:func:`_held_out`)."""
+    _, catalog, _, held_out = _held_out(spec, seed, max_items)
     return title_to_image(encoder, catalog, held_out[:limit])
 
 
@@ -206,11 +216,11 @@ def query_latency(search: CatalogSearch, queries: list[str], mode: str = "text",
 
 
 def zero_shot_attributes(encoder: ItemEncoder, seed: int = 0, limit: int | None = None,
-                         spec: CatalogSpec | None = None) -> dict:
+                         spec: CatalogSpec | None = None, max_items: int | None = None) -> dict:
     """Zero-shot accuracy per attribute of the catalog's ``zero_shot`` table on held-out photos, and under
     ``"majority"`` the strongest trivial baseline: always answering the label most common in the train split
     (fashion colour: Black)."""
-    spec, catalog, train, held_out = _held_out(spec, seed)
+    spec, catalog, train, held_out = _held_out(spec, seed, max_items)
     embeddings = embed_catalog(catalog, encoder)
     held_out = held_out[:limit]
     rows = [catalog.ids.index(item.id) for item in held_out]
