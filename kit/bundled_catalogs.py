@@ -217,6 +217,9 @@ class CatalogSpec:
     hard_negatives: tuple[str, ...] = ()  # attributes whose look-alikes fill hard-negative batches in fine-tuning
     plan_examples: tuple[WorkedPlan, ...] = ()  # the planner's few-shot examples for this catalog
     example_queries: tuple[str, ...] = ()  # what a new shopper might type first (the demo check, the app's hints)
+    # Labels that attribute heads learn and enrichment fills (kit/enrich): categorical, on most items, and
+    # shown by a photo or a title. Its data card says how well each can be filled.
+    label_attributes: tuple[str, ...] = ()
 
     @property
     def query_attributes(self) -> tuple[str, ...]:
@@ -263,6 +266,7 @@ CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
                 "attributes", load_fashion_products, has_photos=True, holdout=0.2,
                 attribute_query="{baseColour} {articleType} for {gender}",
                 zero_shot=(("baseColour", "a {} product"), ("articleType", "a photo of {}"), ("gender", "a product for {}")),
+                label_attributes=("articleType", "baseColour", "gender", "usage"),
                 hard_negatives=("articleType", "gender"), plan_examples=FASHION_PLANS,
                 example_queries=("black sports shoes for men", "a navy blue formal shirt", "something to keep my neck warm")),
     CatalogSpec("amazon_scientific", "Amazon Scientific", "4,385 Amazon Industrial & Scientific products, text only, "

@@ -430,6 +430,42 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enrich_train(args: argparse.Namespace) -> int:
+    """Attribute heads on a catalog's labelled items: accuracy, majority baseline and the operating point's
+    precision and coverage on its test items, then saved where `enrich fill` finds them."""
+    from kit.bundled_catalogs import open_catalog
+    from kit.enrich import measure, train_catalog_heads
+    from kit.enrich.recipe import heads_path
+
+    catalog = open_catalog(args.catalog, images_dir=args.images_dir)
+    heads, splits, seconds = train_catalog_heads(catalog, args.view, args.attributes, args.precision)
+    quality = measure(heads, splits.test)
+    rows = {name: {"accuracy": q.accuracy, "majority": q.majority_accuracy, "precision": q.precision,
+                   "coverage": q.coverage, "threshold": heads[name].threshold, "n": q.n} for name, q in quality.items()}
+    if args.json:
+        print(json.dumps({"view": args.view, "seconds": seconds, "heads": str(heads_path(catalog.name, args.view)),
+                          "attributes": rows}, indent=2))
+        return 0
+    print(f"{catalog.name}, {args.view}: {len(heads)} heads in {seconds:.1f} s -> {heads_path(catalog.name, args.view)}")
+    for name, row in rows.items():
+        print(f"  {name:12s} accuracy {row['accuracy']:.3f} (majority {row['majority']:.3f}); at confidence >= "
+              f"{row['threshold']:.2f}: precision {row['precision']:.3f}, coverage {row['coverage']:.3f} ({row['n']} test items)")
+    return 0
+
+
+def cmd_enrich_fill(args: argparse.Namespace) -> int:
+    """Fill the missing labels of a catalog with its saved heads and write the enriched CSV (never overwrites)."""
+    from kit.bundled_catalogs import open_catalog
+    from kit.enrich import enrich, save_enriched, saved_heads
+
+    catalog = open_catalog(args.catalog, images_dir=args.images_dir)
+    heads = saved_heads(args.heads_from or catalog.name, args.view)
+    result = enrich(catalog, heads)
+    path = save_enriched(result, args.out)
+    print(f"{path}: {result.summary()}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from kit.bench import run_benchmarks
 
@@ -584,8 +620,30 @@ def _add_setup_commands(sub) -> None:
     demo.set_defaults(func=cmd_demo)
 
 
+def _add_enrich_commands(sub) -> None:
+    """Catalog enrichment: attribute heads trained on a catalog's labels fill the labels it lacks."""
+    from kit.enrich.features import VIEWS
+
+    enrich = sub.add_parser("enrich", help="catalog enrichment: attributes read from photos and titles")
+    commands = enrich.add_subparsers(dest="enrich_command", required=True)
+    train = commands.add_parser("train", help="train one head per attribute, measure it, save it")
+    fill = commands.add_parser("fill", help="fill a catalog's missing labels where the heads are confident")
+    for command in (train, fill):
+        command.add_argument("--catalog", default=held_out_catalog().name, help=CATALOG_HELP)
+        command.add_argument("--images-dir", help="where a catalog file's relative image paths point")
+        command.add_argument("--view", default="photo", choices=VIEWS, help="what the heads read (default: photo)")
+    train.add_argument("--attributes", nargs="+", help="columns to learn (default: the catalog's declared labels)")
+    train.add_argument("--precision", type=float, default=0.95, help="the precision the operating point must keep")
+    train.add_argument("--json", action="store_true")
+    train.set_defaults(func=cmd_enrich_train)
+    fill.add_argument("--heads-from", help="use the heads trained on this catalog name (default: the catalog's own)")
+    fill.add_argument("--out", required=True, help="the enriched catalog (.csv); the fills go beside it")
+    fill.set_defaults(func=cmd_enrich_fill)
+
+
 def _add_items_commands(sub) -> None:
-    """Item understanding: the image-text models, search, embedding at scale, evaluation."""
+    """Item understanding: the image-text models, search, embedding at scale, evaluation, enrichment."""
+    _add_enrich_commands(sub)
     clip = sub.add_parser("clip", help="item understanding: train the image-text aligner").add_subparsers(dest="clip_command", required=True)
     train = clip.add_parser("train-lit", help="train shopkit-lit (LiT heads on frozen towers) into the cache")
     train.add_argument("--catalog", action="append", choices=list(PHOTO_CATALOGS),

@@ -70,4 +70,5 @@ def test_every_section_is_declared_and_reachable_from_the_cli():
     with pytest.raises(SystemExit):
         parser.parse_args(["bench", "--only", "no-such-section"])
     assert parser.parse_args(["bench", "--only", "planning"]).only == "planning"
-    assert all(callable(section) for section in kit.bench.SECTIONS.values()) and len(kit.bench.SECTIONS) == 19
+    assert parser.parse_args(["bench", "--only", "enrich"]).only == "enrich"
+    assert all(callable(section) for section in kit.bench.SECTIONS.values()) and len(kit.bench.SECTIONS) == 20

@@ -14,13 +14,14 @@ ALLOWED = {  # layer -> kit top-level modules it may import
     "imagery": BOTTOM | {"imagery", "clip"},  # the kit's own generator is conditioned on the same MiniLM tower
     "rerank": BOTTOM | {"rerank"},  # numbers in, an order out: usable under any recommender
     "scale": BOTTOM | {"scale", "clip"},  # the embedding job runs the clip encoders
-    "search": BOTTOM | {"search", "clip", "scale"},  # searches the job's shards
+    "enrich": BOTTOM | {"enrich", "clip"},  # attribute heads over the clip towers' cached features
+    "search": BOTTOM | {"search", "clip", "scale", "enrich"},  # searches the job's shards; filters read enriched labels
     "semids": BOTTOM | {"semids", "clip", "llm"},  # item texts through the clip text towers; the chat model from llm
     "simulate": BOTTOM | {"simulate", "llm", "clip", "semids", "rerank", "bundles"},  # shoppers over the semids baselines
     "generate": BOTTOM | {"generate", "llm", "clip"},  # writers use the chat model; zero-shot fill-ins come from clip
     "planning": BOTTOM | {"planning", "llm", "search", "clip"},
-    "assistant": BOTTOM | CAPABILITIES | {"assistant", "search", "planning"},
-    "tasks": BOTTOM | CAPABILITIES | {"tasks", "search", "planning", "assistant"},  # a scripted shopper drives the assistant
+    "assistant": BOTTOM | CAPABILITIES | {"assistant", "search", "planning", "enrich"},
+    "tasks": BOTTOM | CAPABILITIES | {"tasks", "search", "planning", "assistant", "enrich"},  # a scripted shopper drives the assistant
 }
 
 

@@ -17,6 +17,7 @@ from kit.bench.bundles import bundle_recommendation
 from kit.bench.copywriting import generated_copy
 from kit.bench.demo import demo_start
 from kit.bench.embedding import scale_embedding
+from kit.bench.enrich import catalog_enrichment
 from kit.bench.explain import explanations
 from kit.bench.finetune import fine_tuned_towers
 from kit.bench.imagery import imagery
@@ -35,7 +36,7 @@ from kit.bench.tasks import shopping_tasks
 
 # name (for --only) -> the section; the order is the file's order
 SECTIONS: dict[str, Callable[[bool], Section]] = {
-    "items": item_understanding, "finetune": fine_tuned_towers, "search": search_quality,
+    "items": item_understanding, "finetune": fine_tuned_towers, "enrich": catalog_enrichment, "search": search_quality,
     "bundles": bundle_recommendation, "semids": semantic_ids, "scale": scale, "scale-embedding": scale_embedding,
     "rerank": rerank_tradeoff, "beyond": beyond_accuracy_table, "simulate": simulated_shoppers,
     "copy": generated_copy, "explain": explanations, "llm": llm_paradigms, "planning": planning, "speech": speech,

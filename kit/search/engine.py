@@ -9,7 +9,8 @@
   at most plain RRF, as much as the share of their words the catalog's texts know.
 
 ``hybrid`` also reads the filters a query states ("for men", "black", "under 30"; kit/search/query_filters.py)
-and applies them; an item without that label is judged by its zero-shot label from its photo.
+and applies them; an item without that label is judged by the label its trained attribute head reads off its
+photo when confident (kit/enrich), else by its zero-shot label.
 
 Item vectors are ``fused`` by default (normalized sum of the item's image and text embeddings, see
 kit/clip/embed.py). Filters (category, price range) apply before ranking; a price bound leaves out
@@ -177,13 +178,19 @@ class CatalogSearch:
 
     # -- filters -------------------------------------------------------------------------------------
     def labels(self, key: str) -> np.ndarray:
-        """Every item's value of attribute ``key``; an item without one gets its zero-shot label (from its
-        photo, else its text) among the values the catalog uses, so a filter does not drop it unseen."""
+        """Every item's value of attribute ``key``. An item without one gets the label that the catalog's trained
+        attribute head reads off its photo when the head is confident, else none (a filter then leaves it out:
+        a missing label beats a wrong one; kit/enrich); without a head for ``key``, its zero-shot label (from
+        its photo, else its text) among the values the catalog uses, so a filter does not drop it unseen."""
         if key not in self._labels:
             values = [item.attributes.get(key) for item in self.catalog]
             missing = [i for i, v in enumerate(values) if not (isinstance(v, str) and v)]
             choices = sorted(attribute_values(self.catalog, key))
-            if missing and choices:
+            enriched = self._enriched(key, missing) if missing else None
+            if enriched is not None:
+                for i, label in zip(missing, enriched):
+                    values[i] = label
+            elif missing and choices:
                 from kit.clip.zero_shot import zero_shot
 
                 e = self.embeddings
@@ -193,6 +200,26 @@ class CatalogSearch:
                     values[i] = scores.top(row, 1)[0][0]
             self._labels[key] = np.array([v if isinstance(v, str) else "" for v in values], dtype=object)
         return self._labels[key]
+
+    def _enriched(self, key: str, rows: list[int]) -> list[str] | None:
+        """The confident labels of the catalog's saved photo head for ``key`` ("" where it is not confident or
+        there is no photo), or None when no head for ``key`` was trained for this catalog."""
+        from kit.enrich.recipe import heads_path, saved_heads
+
+        if not heads_path(self.catalog.name, "photo").is_file():
+            return None
+        head = saved_heads(self.catalog.name, "photo").get(key)
+        if head is None:
+            return None
+        out = [""] * len(rows)
+        readable = [n for n, i in enumerate(rows) if self.catalog.items[i].image is not None]
+        if readable:
+            from kit.enrich.features import item_features
+
+            labels, confidence = head.predict(item_features([self.catalog.items[rows[n]] for n in readable], "photo"))
+            for n, label, trusted in zip(readable, labels, head.trusted(confidence)):
+                out[n] = label if trusted else ""
+        return out
 
     def _allowed(self, category: str | None, min_price: float | None, max_price: float | None,
                  attributes: Attributes | None = None) -> np.ndarray | None:

@@ -1,0 +1,175 @@
+"""Catalog enrichment (issue #34): heads learn what is planted, the operating point holds, enrich never overwrites."""
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kit.catalog import Catalog, Item, load_catalog
+from kit.enrich import enrich, evaluate_head, item_features, load_heads, save_enriched, save_heads, train_heads
+from kit.enrich.heads import labels_of, operating_point, train_head
+from kit.errors import BadInput
+
+COLOURS = {"Red": (200, 30, 30), "Green": (30, 160, 40), "Blue": (30, 50, 200)}
+
+
+def toy_items(folder, n: int, seed: int, start: int = 0) -> list[Item]:
+    """Products whose photo is a noisy square of their colour: the planted signal a photo head must find."""
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for i in range(start, start + n):
+        colour = list(COLOURS)[i % 3]
+        pixels = np.clip(np.array(COLOURS[colour]) + rng.normal(0, 40, (64, 64, 3)), 0, 255).astype(np.uint8)
+        path = folder / f"p{i}.png"
+        Image.fromarray(pixels).save(path)
+        items.append(Item(id=f"p{i}", title=f"product {i}", category="thing",
+                          attributes={"colour": colour, "size": ["S", "M"][rng.integers(2)]}, image=path))
+    return items
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("toy")
+    # 90 validation items: a 95% precision target needs about 75 right answers before its lower bound reaches it
+    return toy_items(folder, 60, 0), toy_items(folder, 90, 1, 60), toy_items(folder, 30, 2, 150)
+
+
+def test_photo_heads_learn_a_planted_colour_and_not_a_random_label(toy):
+    train, val, test = toy
+    heads = train_heads(train, ["colour", "size"], "photo", val)
+    colour = evaluate_head(heads["colour"], item_features(test, "photo"), labels_of(test, "colour"))
+    size = evaluate_head(heads["size"], item_features(test, "photo"), labels_of(test, "size"))
+    assert colour.accuracy >= 0.9 and colour.accuracy > colour.majority_accuracy + 0.5
+    assert size.accuracy < 0.8  # sizes were drawn at random: nothing in a photo tells them
+    assert heads["colour"].val_coverage > 0 and heads["colour"].seconds > 0
+
+
+def ambiguous_titles(n: int, seed: int) -> list[Item]:
+    """Half the titles name the colour, half say nothing about it (their label is a coin flip)."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(n):
+        colour = ["Red", "Blue"][rng.integers(2)]
+        title = f"{colour.lower()} cotton scarf" if i % 2 == 0 else ["plain item", "a product", "nice thing"][i % 3]
+        items.append(Item(id=f"t{seed}-{i}", title=title, category="scarf", attributes={"colour": colour}))
+    return items
+
+
+def test_the_operating_point_holds_its_precision_on_held_out_items():
+    train, val, test = ambiguous_titles(200, 0), ambiguous_titles(300, 1), ambiguous_titles(300, 2)
+    head = train_heads(train, ["colour"], "title", val, target_precision=0.9)["colour"]
+    quality = evaluate_head(head, item_features(test, "title"), labels_of(test, "colour"))
+    assert quality.accuracy < 0.85  # half the titles cannot be told: all labels together are not trustworthy
+    assert quality.precision >= 0.9 and 0.3 <= quality.coverage <= 0.7  # the trusted half is, on unseen items
+
+
+def test_operating_point_is_the_most_coverage_whose_lower_bound_reaches_the_target():
+    confidence = np.linspace(1, 0, 400)
+    correct = np.r_[np.ones(200, bool), np.zeros(200, bool)]  # right above 0.5, wrong below
+    threshold, precision, coverage = operating_point(confidence, correct, 0.95)
+    # all 200 right ones, then as many wrong ones as the 95% lower bound of precision still allows (a few)
+    assert 0.45 < threshold < 0.5 and 0.95 <= precision < 1 and 0.5 < coverage < 0.55
+    assert operating_point(confidence, np.zeros(400, bool), 0.95)[0] == math.inf
+    tied = operating_point(np.r_[np.ones(300), np.zeros(100)], np.r_[np.ones(290, bool), np.zeros(110, bool)], 0.9)
+    assert tied[0] == math.inf or tied[2] in (0.75, 1.0)  # a tie is kept whole or not at all
+
+
+def test_enrich_fills_only_what_is_missing_never_overwrites_and_round_trips(toy, tmp_path):
+    train, val, test = toy
+    heads = train_heads(train, ["colour"], "photo", val)
+    wrong = Item(id="w", title="w", category="thing", attributes={"colour": "Purple"}, image=test[0].image)
+    blank = [Item(id=i.id, title=i.title, category=i.category, attributes={}, image=i.image) for i in test[1:]]
+    no_photo = Item(id="np", title="no photo", category="thing")
+    catalog = Catalog([wrong, *blank, no_photo], name="toy")
+    result = enrich(catalog, heads)
+    report = result.report["colour"]
+    assert report.missing == len(blank) + 1 and report.unreadable == 1
+    assert report.filled + report.not_confident + report.unreadable == report.missing and report.filled > 20
+    assert result.catalog["w"].attributes["colour"] == "Purple"  # a label the shop gave is never overwritten
+    assert catalog[blank[0].id].attributes == {}  # the input catalog is untouched
+    truth = {i.id: i.attributes["colour"] for i in test}
+    assert all(f.value == truth[f.item_id] for f in result.fills)
+    assert "colour: " in result.summary()
+    path = save_enriched(result, tmp_path / "enriched.csv")
+    again = load_catalog(path, allow_outside_images=True)
+    assert [i.attributes.get("colour") for i in again] == [i.attributes.get("colour") for i in result.catalog]
+    assert all(a.image == b.image for a, b in zip(again, result.catalog))
+    assert (tmp_path / "enriched.fills.csv").read_text().count("\n") == len(result.fills) + 1
+    save_heads(heads, tmp_path / "heads.joblib")
+    assert load_heads(tmp_path / "heads.joblib")["colour"].threshold == heads["colour"].threshold
+
+
+def test_columns_that_are_not_categories_are_clear_errors(toy, tmp_path):
+    item = lambda i, value: Item(id=str(i), title="x", category="c", attributes={"a": value})  # noqa: E731
+    with pytest.raises(BadInput, match="one value"):
+        labels_of([item(i, "Red") for i in range(30)], "a")
+    with pytest.raises(BadInput, match="fractional numbers"):
+        labels_of([item(i, 1.5 + i) for i in range(30)], "a")
+    with pytest.raises(BadInput, match="not categorical"):
+        labels_of([item(i, f"sku-{i}") for i in range(30)], "a")
+    with pytest.raises(BadInput, match="no item has a value"):
+        labels_of([item(i, "Red") for i in range(3)], "colour")
+    with pytest.raises(BadInput, match="too few labels"):
+        features = np.eye(6, dtype=np.float32)
+        train_head(features, ["Red"] * 5 + ["Blue"], features, ["Red"] * 6, "a", "title")
+    with pytest.raises(BadInput, match="unknown view"):
+        item_features(toy[0], "sound")
+    with pytest.raises(BadInput, match="no photo"):
+        item_features([Item(id="x", title="x", category="c")], "photo")
+    (tmp_path / "bad.joblib").write_text("not a model")
+    with pytest.raises(BadInput, match="cannot read attribute heads"):
+        load_heads(tmp_path / "bad.joblib")
+
+
+def test_the_cli_trains_heads_on_a_catalog_file_and_fills_its_gaps(toy, tmp_path, capsys):
+    import json
+
+    from kit.cli import main
+
+    train, val, test = toy
+    rows = ["id,title,category,image,colour,sku"]
+    for item in [*train, *val, *test]:
+        hidden = item in test[:10]  # ten products the shop never labelled
+        rows.append(f"{item.id},{item.title},thing,{item.image},{'' if hidden else item.attributes['colour']},sku-{item.id}")
+    path = tmp_path / "shop.csv"
+    path.write_text("\n".join(rows) + "\n")
+    args = ["--catalog", str(path), "--images-dir", "/", "--view", "photo"]  # 22 calibration items: 0.8 is reachable
+    assert main(["enrich", "train", *args, "--attributes", "colour", "--precision", "0.8", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["attributes"]["colour"]["accuracy"] > report["attributes"]["colour"]["majority"]
+    assert main(["enrich", "fill", *args, "--out", str(tmp_path / "filled.csv")]) == 0
+    assert "colour: " in capsys.readouterr().out and (tmp_path / "filled.fills.csv").is_file()
+    filled = load_catalog(tmp_path / "filled.csv", allow_outside_images=True)
+    truth = {item.id: item.attributes["colour"] for item in test}
+    assert all(filled[i.id].attributes.get("colour") in (None, truth[i.id]) for i in test[:10])
+    assert sum("colour" in filled[i.id].attributes for i in test[:10]) >= 5
+    assert main(["enrich", "train", *args, "--attributes", "sku"]) == 2  # an id-like column: a clear error
+    assert "not categorical" in capsys.readouterr().err
+    assert main(["enrich", "fill", "--catalog", str(path), "--view", "title", "--out", str(tmp_path / "x.csv")]) == 2
+    assert "python -m kit enrich train" in capsys.readouterr().err
+
+
+def test_search_filters_keep_an_unlabelled_item_only_when_its_head_is_confident(toy, lit_encoder):
+    from kit.enrich.recipe import heads_path
+    from kit.search import CatalogSearch
+
+    train, val, test = toy
+    heads = train_heads(train, ["colour"], "photo", val)
+    name = "toy-enrich-filters"  # heads are found by catalog name, as `python -m kit enrich train` saves them
+    catalog = Catalog([*train[:30], *[Item(id=i.id, title=i.title, category=i.category, image=i.image) for i in test]],
+                      name=name)
+    search = CatalogSearch.build(catalog, lit_encoder)
+    zero_shot = search.labels("colour").copy()
+    assert all(zero_shot)  # without a head every unlabelled item gets its zero-shot guess, right or wrong
+    save_heads(heads, heads_path(name, "photo"))
+    try:
+        labels = CatalogSearch(catalog, lit_encoder, search.embeddings).labels("colour")
+    finally:
+        heads_path(name, "photo").unlink()
+    unlabelled = {i.id: i.attributes["colour"] for i in test}
+    read = {item.id: label for item, label in zip(catalog, labels) if item.id in unlabelled}
+    assert all(label in ("", unlabelled[i]) for i, label in read.items())  # confident and right, or left out
+    assert sum(bool(label) for label in read.values()) >= len(read) // 2
+    assert list(labels[:30]) == [i.attributes["colour"] for i in train[:30]]  # a shop's own label is never replaced
