@@ -220,6 +220,9 @@ class CatalogSpec:
     # Labels that attribute heads learn and enrichment fills (kit/enrich): categorical, on most items, and
     # shown by a photo or a title. Its data card says how well each can be filled.
     label_attributes: tuple[str, ...] = ()
+    # A plan for "four people" buys one of each need per person (food is used up per person; a laptop bag or a
+    # shirt for an outfit is not): kit/planning/party.py.
+    per_person: bool = False
 
     @property
     def query_attributes(self) -> tuple[str, ...]:
@@ -261,7 +264,8 @@ FASHION_PLANS = (
 CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
     CatalogSpec("grocery_store", "Grocery store", "81 grocery products with catalog photos and descriptions "
                 "(GroceryStoreDataset)", load_grocery_store, has_photos=True, photo_queries=grocery_photos,
-                plan_examples=GROCERY_PLANS, example_queries=("green apple", "oat milk", "something for a fruit salad")),
+                plan_examples=GROCERY_PLANS, example_queries=("green apple", "oat milk", "something for a fruit salad"),
+                per_person=True),
     CatalogSpec("fashion_products", "Fashion products", "9,583 Myntra fashion listings with photos and labelled "
                 "attributes", load_fashion_products, has_photos=True, holdout=0.2,
                 attribute_query="{baseColour} {articleType} for {gender}",

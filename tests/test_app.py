@@ -7,7 +7,6 @@ import shutil
 import socket
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -239,9 +238,9 @@ def test_a_real_browser_types_searches_and_uploads(server, grocery_search):
     assert (ARTIFACTS / "assistant.png").stat().st_size > 10_000
 
 
-def test_ten_clients_for_ten_seconds_without_errors(server):
-    """Ten shoppers sending turns at once, each as fast as the app answers: no error, every one served (ten
-    seconds hold hundreds of turns, as thirty did; a load test's length is not what it checks)."""
+def test_ten_clients_at_once_without_errors(server):
+    """Ten shoppers sending three turns each at the same time: every turn answered, none failed (what a class
+    of learners does to one app; the count of turns is fixed, so the check does not depend on the machine's speed)."""
     from gradio_client import Client
 
     queries = ["lemons", "apples", "orange juice", "milk", "yoghurt", "tomatoes", "peppers", "melon", "pears", "kiwi"]
@@ -249,8 +248,7 @@ def test_ten_clients_for_ten_seconds_without_errors(server):
 
     def shopper(query: str) -> None:
         client = Client(server, verbose=False)
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
+        for _ in range(3):
             try:
                 _, cards, *_ = client.predict(query, None, None, [], "grocery_store", api_name="/send")
                 assert cards, f"no products for {query}"
@@ -262,8 +260,8 @@ def test_ten_clients_for_ten_seconds_without_errors(server):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(timeout=120)
-    assert errors == [] and len(set(done)) == 10 and len(done) >= 20
+        t.join(timeout=300)
+    assert errors == [] and len(done) == 30 and set(done) == set(queries)
 
 
 def test_a_spoken_request_shows_its_transcript_before_the_reply(app):

@@ -296,3 +296,19 @@ def test_the_planning_benchmark_and_the_examples_speak_the_catalogs_words(tmp_pa
     broken.write_text('{"id": "x", "goal": "no catalog"}\n')
     with pytest.raises(BadInput, match="line 1"):
         load_goals(broken)
+
+
+def test_a_goal_for_several_people_buys_one_of_each_per_person_where_the_catalog_says_so(grocery_search, fashion_search):
+    from kit.planning.party import party_size
+
+    said = {"a picnic for four": 4, "dinner for 6 people": 6, "a family of five movie night": 5, "brunch for two": 2,
+            "a bbq with 8 friends": 8, "for the two of us": 2, "a party for 100 guests": 12, "plan a picnic": None,
+            "camping for 3 days": None, "for a couple of days": None, "a laptop for 2 weeks": None}
+    assert {goal: party_size(goal) for goal in said} == said
+    picnic = Planner(None, grocery_search, needs="ranked").plan("a picnic for four")
+    assert picnic.basket and all(entry.quantity >= 4 for entry in picnic.basket)
+    assert any("for 4 people" in note for note in picnic.notes) and "for 4 people" in picnic.to_markdown()
+    alone = Planner(None, grocery_search, needs="ranked").plan("a picnic in the park")
+    assert alone.basket and all(entry.quantity == 1 for entry in alone.basket) and not alone.notes
+    outfits = Planner(None, fashion_search, needs="ranked").plan("outfits for a beach wedding for four")
+    assert outfits.basket and all(entry.quantity == 1 for entry in outfits.basket)  # clothes: not per person

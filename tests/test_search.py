@@ -245,3 +245,11 @@ def test_items_without_a_label_are_filtered_by_their_zero_shot_label(fashion, li
 def test_zero_shot_colour_of_unlabelled_items_beats_the_commonest_colour(fashion, lit_encoder):
     _, guessed, commonest = hidden_colours(fashion, lit_encoder)  # Black: the strongest trivial guess
     assert np.mean([label == true for label, true in guessed]) > np.mean([true == commonest for _, true in guessed])
+
+
+def test_a_need_in_a_shoppers_words_reaches_the_product_through_the_sentence_model(grocery_search):
+    need = "the yellow fruit monkeys love"
+    assert grocery_search.sentences(need, k=5)[0].id == "Banana"
+    assert "Banana" not in [r.id for r in grocery_search.text(need, k=10) + grocery_search.bm25(need, k=10)]
+    banana = next(r for r in grocery_search.hybrid(need, k=10) if r.id == "Banana")  # the sentence model lifts it
+    assert banana.why.endswith("; 1st by meaning of its text (the sentence model)")

@@ -33,8 +33,10 @@ import numpy as np
 from kit.errors import BadInput
 from kit.llm.chat import CallLog, ChatModel
 from kit.llm.prompting import quote_data
+from kit.bundled_catalogs import CATALOG_TABLE
 from kit.planning.grounding import ground_need
 from kit.planning.needs import NeedVocabulary
+from kit.planning.party import party_note, party_size
 from kit.planning.prompts import EDIT, PLAN, PLAN_EXAMPLES, PLAN_FROM_CATALOG, SUGGEST_NEED, PlanExample
 from kit.planning.schema import (BasketEntry, Constraints, GroundedNeed, NeedDraft, NeedSuggestion, NeedsMode, Plan,
                                  PlanDraft, PlanEdit, PlanStep, catalog_plan_schema)
@@ -101,16 +103,27 @@ class Planner:
             draft = self.llm.structured(messages, catalog_plan_schema(ranked), max_new_tokens=160, log=self.log,
                                         purpose=PLAN_FROM_CATALOG.id)
             steps = [(s.title, [_catalog_need(c) for c in s.needs]) for s in draft.steps]
-        # 3. merge repeats
-        steps = _merge_repeats(steps)
+        # 3. merge repeats; one of each per person where the catalog's products are used up per person
+        steps, notes = self._for_party(goal, _merge_repeats(steps))
         yield PlanProgress("draft", "Plan: " + "; ".join(f"{t} ({', '.join(n.item for n in needs)})" for t, needs in steps))
         # 4. ground step by step, 5. the basket
         grounded: list[PlanStep] = []
         for step in self._ground_steps(goal, steps, constraints):
             grounded.append(step)
-            plan = self._assemble(goal, grounded, constraints, notes=[], history=[])
+            plan = self._assemble(goal, grounded, constraints, notes=notes, history=[])
             yield PlanProgress("step", f"Step {len(grounded)}: {step.title}", plan)
         yield PlanProgress("done", f"{len(plan.basket)} items in the basket", plan)
+
+    def _for_party(self, goal: str, steps: list[tuple[str, list[NeedDraft]]]) -> tuple[list, list[str]]:
+        """(steps, notes): each need's quantity raised to the number of people the goal names, on a catalog
+        whose spec says its products are used up per person (:attr:`CatalogSpec.per_person`)."""
+        spec = CATALOG_TABLE.get(self.search.catalog.name)
+        people = party_size(goal) if spec is not None and spec.per_person else None
+        if not people or people < 2:
+            return steps, []
+        scaled = [(title, [n.model_copy(update={"quantity": max(n.quantity, people)}) for n in needs])
+                  for title, needs in steps]
+        return scaled, [party_note(people, goal)]
 
     def examples_for(self, goal: str, k: int = 2) -> list[PlanExample]:
         """The ``k`` worked examples whose goals are closest to ``goal``, this catalog's first."""

@@ -3,7 +3,9 @@
 - ``text(query)``: dense; the query's text embedding against each item's vector.
 - ``image(image)``: dense; the photo's embedding against each item's vector.
 - ``bm25(query)``: keywords only.
-- ``hybrid(query)``: BM25 and dense rankings fused by weighted reciprocal rank. BM25's weight follows the
+- ``sentences(query)``: text-to-text; a sentence model (MiniLM) over each item's own text (kit/search/sentences.py).
+- ``hybrid(query)``: BM25, dense and sentence rankings fused by weighted reciprocal rank (the two meaning
+  rankings weigh 1, not tuned). BM25's weight follows the
   query (:meth:`CatalogSearch.keyword_share`): a query in the catalog's label words ("navy blue shirts for
   men") gets ``keyword_weight`` and BM25 leads; a shopper's own words ("something to keep my neck warm") get
   at most plain RRF, as much as the share of their words the catalog's texts know.
@@ -41,6 +43,7 @@ from kit.search.bm25 import BM25Index
 from kit.search.fusion import reciprocal_rank_fusion
 from kit.search.index import VectorIndex, build_index, load_index
 from kit.search.query_filters import FilterVocabulary, QueryFilters, attribute_values, read_filters
+from kit.search.sentences import SentenceIndex
 from kit.search.vocabulary import label_coverage, label_words, name_words
 
 ItemMode = Literal["fused", "image", "text"]
@@ -73,8 +76,8 @@ def _ordinal(n: int) -> str:
 
 
 def explain_hybrid(dense_rank: int | None, keyword_rank: int | None, matched: list[str],
-                   filters: dict[str, list[str]]) -> str:
-    """Why a hybrid result is shown, from what the fusion used: its two ranks, the words BM25 matched, the
+                   filters: dict[str, list[str]], sentence_rank: int | None = None) -> str:
+    """Why a hybrid result is shown, from what the fusion used: its ranks, the words BM25 matched, the
     filters the query stated."""
     parts = []
     if keyword_rank is not None:
@@ -82,6 +85,8 @@ def explain_hybrid(dense_rank: int | None, keyword_rank: int | None, matched: li
         parts.append(f"{_ordinal(keyword_rank)} by keywords" + (f" (its text has {words})" if words else ""))
     if dense_rank is not None:
         parts.append(f"{_ordinal(dense_rank)} by meaning (the image-text model)")
+    if sentence_rank is not None:
+        parts.append(f"{_ordinal(sentence_rank)} by meaning of its text (the sentence model)")
     if filters:
         parts.append("kept by your filter " + ", ".join(f"{k} {'/'.join(v)}" for k, v in filters.items()))
     return "; ".join(parts)
@@ -270,6 +275,22 @@ class CatalogSearch:
         scores, positions = self.index.search(vector, k, self._allowed(category, min_price, max_price, attributes))
         return self._results(positions[0], scores[0], "looks like your photo (similarity {score:.2f})")
 
+    @cached_property
+    def sentence_index(self) -> SentenceIndex:
+        """The sentence model over the items' texts, built on the first query that needs it (kit/search/sentences.py)."""
+        return SentenceIndex(self.catalog.items)
+
+    def sentences(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
+                  max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
+        """Text-to-text: the items whose own text a sentence model (MiniLM) reads closest to ``query``."""
+        k = self._check_k(k)
+        scores = self.sentence_index.scores(self._check_query(query))
+        allowed = self._allowed(category, min_price, max_price, attributes)
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
+        order = np.argsort(-scores, kind="stable")[:k]
+        return self._results(order, scores[order], "its text reads like your words (similarity {score:.2f}, the sentence model)")
+
     def bm25(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
              max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
         k = self._check_k(k)
@@ -285,9 +306,9 @@ class CatalogSearch:
                max_price: float | None = None, depth: int = 100, rrf_k: int = 60,
                bm25_weight: float | None = None, query_filters: bool = True, attributes: Attributes | None = None,
                keyword_weight: float | None = None) -> list[SearchResult]:
-        """BM25 and dense rankings (each ``depth`` deep) fused by weighted reciprocal rank fusion; BM25's
-        weight is ``bm25_weight`` when given (1.0 is plain RRF), else :meth:`keyword_share` of the query
-        (with ``keyword_weight`` instead of the class's when given).
+        """BM25, image-text dense and sentence-model rankings (each ``depth`` deep) fused by weighted
+        reciprocal rank fusion; the two meaning rankings weigh 1, BM25 ``bm25_weight`` when given (1.0 is plain
+        RRF), else :meth:`keyword_share` of the query (with ``keyword_weight`` instead of the class's when given).
         With ``query_filters`` the gender, colour and price bounds the query states apply too (arguments win)."""
         k = self._check_k(k)
         said = self.filters_in(query) if query_filters else QueryFilters()
@@ -296,12 +317,15 @@ class CatalogSearch:
                    "attributes": {**said.attributes, **(attributes or {})} or None}
         dense = [r.id for r in self.text(query, depth, **filters)]
         keyword = [r.id for r in self.bm25(query, depth, **filters) if r.score > 0]
+        sentence = [r.id for r in self.sentences(query, depth, **filters)]
         weight = self.keyword_share(query, keyword_weight) if bm25_weight is None else bm25_weight
-        fused = reciprocal_rank_fusion([dense, keyword], k=rrf_k, weights=[1.0, weight])[:k]
+        fused = reciprocal_rank_fusion([dense, keyword, sentence], k=rrf_k, weights=[1.0, weight, 1.0])[:k]
         dense_rank = {item_id: n for n, item_id in enumerate(dense, start=1)}
         keyword_rank = {item_id: n for n, item_id in enumerate(keyword, start=1)}
+        sentence_rank = {item_id: n for n, item_id in enumerate(sentence, start=1)}
         stated = {key: sorted(values) for key, values in (filters["attributes"] or {}).items()}
         return [SearchResult(i, self.catalog[i].title, score, self.catalog[i],
                              explain_hybrid(dense_rank.get(i), keyword_rank.get(i),
-                                            self.keywords.matched_words(query, self.catalog[i].text), stated))
+                                            self.keywords.matched_words(query, self.catalog[i].text), stated,
+                                            sentence_rank.get(i)))
                 for i, score in fused]
