@@ -39,6 +39,23 @@ def test_lower_then_upper_is_the_whole_tower(untrained):
             torch.testing.assert_close(cut, whole, atol=1e-4, rtol=1e-4)
 
 
+def test_folding_the_batch_norms_keeps_the_trunk_features(untrained, grocery):
+    from kit.clip.lit import image_trunk_features
+    from kit.clip.towers import fold_batch_norms
+    from kit.images import load_image
+
+    model, preprocess, _ = untrained
+    trunk = model.visual.trunk
+    folded = fold_batch_norms(trunk)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in trunk.modules())  # the model itself is untouched
+    pixels = torch.stack([preprocess(load_image(item.image)) for item in grocery.items[:4]])
+    with torch.inference_mode():
+        torch.testing.assert_close(folded(pixels), trunk(pixels), atol=1e-4, rtol=1e-4)
+        cached = image_trunk_features(model, preprocess, [item.image for item in grocery.items[:4]])
+        torch.testing.assert_close(torch.from_numpy(cached), trunk(pixels), atol=1e-4, rtol=1e-4)
+
+
 def test_views_are_seeded_crops_of_the_photo(untrained, fashion):
     from kit.images import load_image
 

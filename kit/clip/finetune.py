@@ -39,6 +39,7 @@ from kit.bundled_catalogs import PHOTO_CATALOGS
 from kit.clip.lit import (ContrastiveHeads, LitConfig, PairSet, _batches, create_untrained, product_features,
                           save_model_folder, text_trunk_features, top_k_accuracy, train_heads)
 from kit.clip.pairs import PhotoPairs, query_photos, training_pairs, validation_catalog
+from kit.clip.towers import fold_batch_norms
 from kit.errors import BadInput
 from kit.images import load_image
 from kit.registry import REGISTRY, ModelRegistry
@@ -151,14 +152,16 @@ def stage_activations(model, preprocess, paths: list[Path], split: int, views: i
     trunk = model.visual.trunk
     parameter = next(trunk.parameters())
     shape: list[int] = []
+    folded: list[torch.nn.Module] = []  # the frozen stages with their batch norms folded, made on first use
 
     def encode(jobs: list[tuple[Path, str, int]]) -> np.ndarray:
+        folded[:] = folded or [fold_batch_norms(trunk)]
         out = []
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start:start + batch_size]
             pixels = torch.stack([view_of(load_image(path), key, view, preprocess) for path, key, view in chunk])
             pixels = pixels.to(parameter.device, parameter.dtype).contiguous(memory_format=torch.channels_last)
-            acts = lower_forward(trunk, split, pixels)
+            acts = lower_forward(folded[0], split, pixels)
             shape[:] = acts.shape[1:]
             out.append(acts.float().cpu().flatten(1).numpy())
         return np.concatenate(out)
@@ -330,11 +333,14 @@ def train_finetuned(output: Path | None = None, config: FinetuneConfig | None = 
     history.seconds["caching"] = time.perf_counter() - started
     val = (lambda: pooled_top1(model, val_pairs, split, products)) if val_pairs is not None else None
 
-    # 2. the heads on the frozen features of the centre crops (LP: what shopkit-lit trains)
+    # 2. the heads on the frozen features of the centre crops (LP: what shopkit-lit trains); the towers do not move
+    # in this step, so the validation photos go through the top stages once, not once per epoch
     started = time.perf_counter()
     probe_sets = [(s.pooled(model.visual.trunk, split), distinct) for s, distinct in sets]
+    val_pooled = val_pairs.pooled(model.visual.trunk, split) if val_pairs is not None else None
+    probe_val = (lambda: top_k_accuracy(model, val_pooled, products, 1)) if val_pooled is not None else None
     probe = train_heads(model, probe_sets, LitConfig(epochs=config.probe_epochs, batch_size=config.batch_size,
-                                                     seed=config.seed), val)
+                                                     seed=config.seed), probe_val)
     history.probe_val_top1 = probe.val_top1[probe.best_epoch] if val is not None and probe.val_top1 else 0.0
     history.seconds["probe"] = time.perf_counter() - started
 

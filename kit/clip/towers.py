@@ -107,3 +107,29 @@ def imagenet_label(index: int) -> str:
     from timm.data import ImageNetInfo
 
     return ImageNetInfo().index_to_description(index)
+
+
+def fold_batch_norms(trunk: torch.nn.Module) -> torch.nn.Module:
+    """A copy of a frozen convolutional trunk with each batch norm folded into the convolution before it.
+
+    In eval mode a batch norm is a fixed per-channel affine map, so ``bn(conv(x)) = conv'(x)`` with
+    ``w' = w * g / sqrt(v + eps)`` and ``b' = (b - m) * g / sqrt(v + eps) + beta`` (torch's
+    ``fuse_conv_bn_eval``); timm's ``BatchNormAct2d`` keeps its activation (and dropout) after the folded
+    convolution. Same features up to float rounding (about 1e-5), about 20% faster on 2 CPU cores (measured
+    on efficientnet-lite0). Only for inference: the copy's convolutions are no longer the pretrained ones.
+    """
+    import copy
+
+    from timm.layers.norm_act import BatchNormAct2d
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    folded = copy.deepcopy(trunk).eval()
+    for parent in folded.modules():
+        names = list(parent._modules)
+        for conv_name, norm_name in zip(names, names[1:]):
+            conv, norm = parent._modules[conv_name], parent._modules[norm_name]
+            if isinstance(conv, torch.nn.Conv2d) and isinstance(norm, torch.nn.BatchNorm2d):
+                parent._modules[conv_name] = fuse_conv_bn_eval(conv, norm)
+                after = (norm.drop, norm.act) if isinstance(norm, BatchNormAct2d) else ()
+                parent._modules[norm_name] = torch.nn.Sequential(*after)
+    return folded
