@@ -308,13 +308,15 @@ def open_catalog(name_or_path: str | Path, strict: bool = False, images_dir: str
     bundled catalog whose purchase sequences index its items (:attr:`CatalogSpec.can_sample`) stays whole.
     An unknown name that is not a file lists the bundled names and says that a path works too.
     """
+    if max_items is not None and max_items < 1:
+        raise CatalogError(f"a slice needs at least one item, got max_items={max_items}")
     spec = CATALOG_TABLE.get(str(name_or_path))
     if spec is not None:
         catalog = spec.load(strict)
-        return catalog.sample(max_items) if max_items and spec.can_sample else catalog
+        return catalog.sample(max_items) if max_items is not None and spec.can_sample else catalog
     path = Path(name_or_path)
     if path.suffix.lower() in (".csv", ".jsonl", ".ndjson", ".parquet") or path.exists():
         catalog = load_catalog(path, images_dir=images_dir, strict=strict)
-        return catalog.sample(max_items) if max_items else catalog
+        return catalog.sample(max_items) if max_items is not None else catalog
     raise UnknownDataset(f"unknown catalog {str(name_or_path)!r}. Bundled catalogs: {', '.join(CATALOGS)}; "
                          "or give the path of a .csv, .jsonl or .parquet catalog file.")

@@ -410,10 +410,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         raise BadInput(f"--limit must be at least 1, got {args.limit}")
+    _check_max_items(args.max_items)
     spec = CATALOG_TABLE.get(args.catalog)
     if spec is not None and not spec.has_photos:
         raise BadInput(f"{args.catalog} has no photos, so there is no image retrieval to evaluate; "
                        f"catalogs with photos: {', '.join(PHOTO_CATALOGS)}")
+    if args.max_items is not None and (spec is None or spec.photo_queries is not None):
+        raise BadInput(f"--max-items slices a catalog whose held-out titles are searched among its photos; "
+                       f"{args.catalog} is evaluated with shopper photos against all its products (drop --max-items)")
     own = None if spec is not None else open_catalog(args.catalog, images_dir=args.images_dir)
     encoder = ItemEncoder.from_pretrained(ensure_encoder(args.model))
     if spec is not None and spec.photo_queries is not None:  # shopper photos -> products
@@ -566,6 +570,12 @@ def cmd_semids_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_max_items(max_items: int | None) -> None:
+    """--max-items is a slice's size: a whole number of at least 1 (0 would read as 'no slice' further down)."""
+    if max_items is not None and max_items < 1:
+        raise BadInput(f"--max-items must be at least 1 (the items a slice keeps), got {max_items}")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """What `make demo` builds before the app serves, with a few real answers as a check (the app itself is
     apps/assistant.py, which calls the same :func:`kit.assistant.build_assistant`)."""
@@ -574,6 +584,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from kit.assistant import build_assistant
     from kit.bundled_catalogs import DEFAULT_CATALOG, photo_query_catalog
 
+    _check_max_items(args.max_items)
     started = time.perf_counter()
     ensure_default_encoder()
     helper = build_assistant(prepare=True, max_items=args.max_items)  # the planner's LLM is not needed here

@@ -115,6 +115,9 @@ def test_open_catalog_slices_only_what_can_be_sliced():
             assert len(small) == max(50, len(whole.categories())) and set(small.categories()) == set(whole.categories())
         else:  # purchase sequences index its items by position: a slice would point them at other products
             assert spec.sequences is not None and small.ids == whole.ids
+    for bad in (0, -3):  # 0 is not 'no slice': it is refused before anything loads, for every catalog
+        with pytest.raises(CatalogError, match="at least one item"):
+            open_catalog("amazon_scientific", max_items=bad)
 
 
 def test_grocery_photo_splits():

@@ -283,24 +283,24 @@ class CatalogSearch:
     def sentences(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
                   max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
         """Text-to-text: the items whose own text a sentence model (MiniLM) reads closest to ``query``."""
-        k = self._check_k(k)
-        scores = self.sentence_index.scores(self._check_query(query))
-        allowed = self._allowed(category, min_price, max_price, attributes)
-        if allowed is not None:
-            scores = np.where(allowed, scores, -np.inf)
-        order = np.argsort(-scores, kind="stable")[:k]
-        return self._results(order, scores[order], "its text reads like your words (similarity {score:.2f}, the sentence model)")
+        order, scores = self._best(self.sentence_index.scores(self._check_query(query)), self._check_k(k),
+                                   self._allowed(category, min_price, max_price, attributes))
+        return self._results(order, scores, "its text reads like your words (similarity {score:.2f}, the sentence model)")
 
     def bm25(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
              max_price: float | None = None, attributes: Attributes | None = None) -> list[SearchResult]:
-        k = self._check_k(k)
-        scores = self.keywords.scores(self._check_query(query))
-        allowed = self._allowed(category, min_price, max_price, attributes)
+        order, scores = self._best(self.keywords.scores(self._check_query(query)), self._check_k(k),
+                                   self._allowed(category, min_price, max_price, attributes))
+        return [replace(r, why="its text has " + ", ".join(f"'{w}'" for w in self.keywords.matched_words(query, r.item.text)))
+                for r in self._results(order, scores)]
+
+    @staticmethod
+    def _best(scores: np.ndarray, k: int, allowed: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of the ``k`` best scores among the allowed items, best first (ties in catalog order)."""
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
         order = np.argsort(-scores, kind="stable")[:k]
-        return [replace(r, why="its text has " + ", ".join(f"'{w}'" for w in self.keywords.matched_words(query, r.item.text)))
-                for r in self._results(order, scores[order])]
+        return order, scores[order]
 
     def hybrid(self, query: str, k: int = 10, category: str | None = None, min_price: float | None = None,
                max_price: float | None = None, depth: int = 100, rrf_k: int = 60,
