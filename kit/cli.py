@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import sys
 from dataclasses import asdict
 from typing import Any
@@ -321,12 +322,15 @@ def cmd_copy(args: argparse.Namespace) -> int:
         writer = LLMWriter(load_chat_model(args.llm))
     else:
         writer = TemplateWriter()
-    photo = None
-    if args.photo_facts is not None:
+    photo = None  # photo facts: on when the catalog has trained attribute heads; zero-shot only with --photo-facts P
+    from kit.enrich.recipe import trained_heads
+
+    if args.photo_facts is not None or trained_heads(catalog.name):
         from kit.clip.encoder import ItemEncoder
         from kit.generate.photo_facts import PhotoFacts
 
-        photo = PhotoFacts.for_catalog(catalog, ItemEncoder.from_pretrained(), args.photo_facts)
+        zero_shot_threshold = args.photo_facts if args.photo_facts is not None else math.inf
+        photo = PhotoFacts.for_catalog(catalog, ItemEncoder.from_pretrained(), zero_shot_threshold)
     report = write_copy(held_out, writer, FactChecker.for_catalog(catalog), args.tone, photo).to_dict()
     if args.json:
         print(json.dumps(report, indent=2))
@@ -797,7 +801,9 @@ def _add_assistant_commands(sub) -> None:
     copy.add_argument("--llm", default=None, help="chat model of --writer llm (default: $KIT_LLM or local)")
     copy.add_argument("--json", action="store_true")
     copy.add_argument("--photo-facts", type=float, default=None, metavar="P",
-                      help="fill labels an item lacks from its photo (zero-shot) when the probability reaches P")
+                      help="labels an item lacks are read off its photo by the catalog's trained attribute heads "
+                           "(python -m kit enrich train; on by default when trained) and, for the rest, zero-shot "
+                           "when its probability reaches P")
     copy.set_defaults(func=cmd_copy)
 
 

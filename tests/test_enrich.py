@@ -173,3 +173,34 @@ def test_search_filters_keep_an_unlabelled_item_only_when_its_head_is_confident(
     assert all(label in ("", unlabelled[i]) for i, label in read.items())  # confident and right, or left out
     assert sum(bool(label) for label in read.values()) >= len(read) // 2
     assert list(labels[:30]) == [i.attributes["colour"] for i in train[:30]]  # a shop's own label is never replaced
+
+
+def test_a_trusted_head_fills_the_copys_photo_facts_and_an_untrusting_one_fills_nothing(toy, lit_encoder):
+    from dataclasses import replace
+
+    from kit.generate import TemplateWriter, write_copy
+    from kit.generate.checker import FactChecker
+    from kit.generate.facts import ItemFacts
+    from kit.generate.photo_facts import PhotoFacts, fill_precision
+
+    train, val, test = toy
+    head = train_heads(train, ["colour"], "photo", val)["colour"]
+    assert math.isfinite(head.threshold)  # the planted colour is learnable: the head trusts some of its labels
+    photo = PhotoFacts(lit_encoder, {}, threshold=math.inf, heads={"colour": head})  # heads only, no zero-shot
+    bare = [Item(id=i.id, title="Mystery Item", image=i.image) for i in test]  # the rows without their colour
+    filled = [photo.fill(ItemFacts.from_item(b), b) for b in bare]
+    said = [(f.labels.get("colour"), item.attributes["colour"]) for f, item in zip(filled, test) if f.from_photo]
+    assert len(said) >= len(test) // 2 and sum(a == b for a, b in said) >= 0.9 * len(said)
+    assert all(f.from_photo in ((), ("colour",)) for f in filled)
+    labelled = [replace(i, attributes={"baseColour": i.attributes["colour"]}) for i in test]  # the copy's label name
+    given = photo.fill(ItemFacts.from_item(labelled[0]), labelled[0])  # a label the row has is never replaced
+    assert given.from_photo == () and given.labels == {"colour": test[0].attributes["colour"]}
+    untrusting = PhotoFacts(lit_encoder, {}, threshold=math.inf, heads={"colour": replace(head, threshold=math.inf)})
+    assert all(untrusting.fill(ItemFacts.from_item(b), b).from_photo == () for b in bare)
+
+    rows = fill_precision(photo, labelled, np.zeros((len(test), 8), np.float32))
+    assert [(r["fact"], r["reader"]) for r in rows] == [("colour", "trained head")]
+    assert rows[0]["coverage"] == len(said) / len(test) and rows[0]["precision"] >= 0.9
+    catalog = Catalog(labelled, name="toy")
+    copy = write_copy([bare[0]], TemplateWriter(), FactChecker.for_catalog(catalog), photo=photo).texts[0]
+    assert copy.from_photo == list(filled[0].from_photo)

@@ -148,7 +148,7 @@ def test_cli_copy_writes_for_a_shop_too_small_to_hold_items_out(tmp_path, capsys
 def test_missing_labels_are_read_off_the_photo_only_when_confident(fashion_catalog, checker, lit_encoder):
     from kit.generate.photo_facts import PhotoFacts, fill_precision
 
-    photo = PhotoFacts.for_catalog(fashion_catalog, lit_encoder)
+    photo = PhotoFacts.for_catalog(fashion_catalog, lit_encoder, use_heads=False)  # zero-shot (heads: test_enrich)
     assert set(photo.values) == {"colour", "article type", "gender"} and "Navy Blue" in photo.values["colour"]
     real = next(item for item in fashion_catalog.items if item.image is not None)
     bare = Item(id=real.id, title="Mystery Item", image=real.image)  # a row without labels, with its photo

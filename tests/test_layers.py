@@ -18,7 +18,7 @@ ALLOWED = {  # layer -> kit top-level modules it may import
     "search": BOTTOM | {"search", "clip", "scale", "enrich"},  # searches the job's shards; filters read enriched labels
     "semids": BOTTOM | {"semids", "clip", "llm"},  # item texts through the clip text towers; the chat model from llm
     "simulate": BOTTOM | {"simulate", "llm", "clip", "semids", "rerank", "bundles"},  # shoppers over the semids baselines
-    "generate": BOTTOM | {"generate", "llm", "clip"},  # writers use the chat model; zero-shot fill-ins come from clip
+    "generate": BOTTOM | {"generate", "llm", "clip", "enrich"},  # writers use the chat model; photo facts: heads, zero-shot
     "planning": BOTTOM | {"planning", "llm", "search", "clip"},
     "assistant": BOTTOM | CAPABILITIES | {"assistant", "search", "planning", "enrich"},
     "tasks": BOTTOM | CAPABILITIES | {"tasks", "search", "planning", "assistant", "enrich"},  # a scripted shopper drives the assistant

@@ -1,5 +1,5 @@
 """Generated copy (issue 21): the hallucination rate of the template and LLM writers on held-out labelled
-items, and the precision of labels read off photos (the zero-shot fill-ins)."""
+items, and the precision of labels read off photos (trained heads where saved, else zero-shot fill-ins)."""
 
 from __future__ import annotations
 
@@ -38,11 +38,11 @@ def generated_copy(quick: bool = False) -> Section:
     photo = PhotoFacts.for_catalog(catalog, encoder)
     with_photos = [item for item in items if item.image is not None]
     vectors = encoder.encode_images([item.image for item in with_photos], on_error="raise").vectors
-    fills = fill_precision(photo, with_photos, vectors, THRESHOLDS)
-    fill_rows = [[r["fact"], f"{r['threshold']:g}", r["items"], f"{r['coverage']:.2f}",
+    fills = fill_precision(photo, with_photos, vectors, THRESHOLDS)  # heads: kit/bench/enrich.py trains them
+    fill_rows = [[r["fact"], r["reader"], f"{r['threshold']:.3g}", r["items"], f"{r['coverage']:.2f}",
                   "-" if r["precision"] is None else f"{r['precision']:.2f}"] for r in fills]
     missing = {fact: sum(str(item.attributes.get(LABEL_OF[fact], "")).strip().lower() in {"", *MISSING}
-                         for item in catalog.items) for fact in photo.values}
+                         for item in catalog.items) for fact in photo.facts}
     example_rows = [[c.id, c.first_draft[:160].replace("|", "/"),
                      "; ".join(f"{f['said']}: {f['verdict']}" for f in c.first_draft_failures)[:120],
                      c.text[:160].replace("|", "/")] for c in examples]
@@ -61,13 +61,15 @@ def generated_copy(quick: bool = False) -> Section:
         Text("What the checker cannot see: the photo (prints, patterns, fit, whether 'striped' is true), facts outside "
              "its word lists (brand claims, 'breathable', 'luxurious fabric', ingredients), negation ('not red' counts "
              "as red) and mentions of other articles ('pair with jeans' counts against a shirt)."),
-        Text(f"Zero-shot fill-ins (`--photo-facts P`, kit/generate/photo_facts.py): a label an item lacks is read off its "
-             f"photo by `{encoder.name}` and stated (and checked) as a fact only when the zero-shot probability reaches "
-             f"P, marked 'read from the photo' in the copy's label and claims. Measured as if each known label of the "
-             f"{len(with_photos)} held-out items were missing: coverage = share the photo would fill at P, precision = "
-             "share of those fill-ins equal to the real label. Items of the whole catalog that lack each label (blank "
-             "or 'NA'): " + ", ".join(f"{fact} {n}" for fact, n in missing.items()) + "."),
-        Table(["fact", "P", "items", "coverage", "precision"], fill_rows),
+        Text("Photo facts (kit/generate/photo_facts.py): a label an item lacks is read off its photo and stated (and "
+             "checked) as a fact, marked 'read from the photo' in the copy's label and claims; by the catalog's trained "
+             "attribute head at its stored operating point where one was trained (`python -m kit enrich train`; on by "
+             f"default: {', '.join(photo.heads) or 'none trained in this run'}), else zero-shot by `{encoder.name}` "
+             "when its probability reaches P (`--photo-facts P`). Measured as if each known label of the "
+             f"{len(with_photos)} held-out items (the heads' test items too) were missing: coverage = share the photo "
+             "would fill, precision = share of those fill-ins equal to the real label. Items of the whole catalog "
+             "that lack each label (blank or 'NA'): " + ", ".join(f"{fact} {n}" for fact, n in missing.items()) + "."),
+        Table(["fact", "read by", "P (head: its operating point)", "items", "coverage", "precision"], fill_rows),
     ]
     if example_rows:
         blocks.append(Table(["item", "first draft", "failing claims", "shown text"], example_rows))

@@ -114,6 +114,12 @@ def train_catalog_heads(catalog: Catalog, view: FeatureView = "photo", attribute
     return heads, splits, seconds
 
 
+def trained_heads(catalog_name: str, view: FeatureView = "photo") -> dict[str, AttributeHead]:
+    """The catalog's saved heads for ``view`` by attribute, or {} when none were trained (no error: the callers fall
+    back to what they did before heads existed)."""
+    return load_heads(heads_path(catalog_name, view)) if heads_path(catalog_name, view).is_file() else {}
+
+
 def saved_heads(catalog_name: str, view: FeatureView) -> dict[str, AttributeHead]:
     path = heads_path(catalog_name, view)
     if not path.is_file():

@@ -1,12 +1,15 @@
-"""Facts read off the photo for the labels an item lacks: zero-shot attributes, stated only when confident.
+"""Facts read off the photo for the labels an item lacks, stated only when confident.
 
-A catalog row without a colour or an article type leaves the writer less to say. The kit's image-text model can
-read those off the photo (zero-shot, kit/clip/zero_shot.py), but not reliably: its held-out accuracy is about
-0.5 for article type and 0.3 for colour (docs/benchmarks.md), so a fill-in stated as a fact would often be
-wrong. :class:`PhotoFacts` therefore fills a missing label only when the zero-shot probability reaches
-``threshold``, and marks the fact as read from the photo, so the prompt, the checker's verdicts and the copy's
-record all say where it came from. :func:`fill_precision` measures, on items whose labels are known, how
-often a fill-in at a threshold would be right.
+A catalog row without a colour or an article type leaves the writer less to say. Two readers fill them:
+- the catalog's **trained attribute heads** (kit/enrich, ``python -m kit enrich train``) where they exist, at
+  the operating point stored with each head (chosen on validation items for a target precision, 0.95 by
+  default); a head that trusts nothing (fashion colour) fills nothing;
+- otherwise the image-text model **zero-shot** (kit/clip/zero_shot.py), which is not reliable (held-out accuracy
+  about 0.5 for article type and 0.3 for colour, docs/benchmarks.md), so it fills a label only when its
+  probability reaches ``threshold`` (``math.inf``: never).
+Either way the fact is marked as read from the photo, so the prompt, the checker's verdicts and the copy's record
+all say where it came from. :func:`fill_precision` measures, on items whose labels are known, how often a fill-in
+would be right.
 
     photo = PhotoFacts.for_catalog(catalog, ItemEncoder.from_pretrained(), threshold=0.9)
     facts = photo.fill(ItemFacts.from_item(item), item)
@@ -15,13 +18,16 @@ often a fill-in at a threshold would be right.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from kit.catalog import Catalog, Item
 from kit.clip.encoder import ItemEncoder
 from kit.clip.zero_shot import zero_shot
+from kit.enrich.features import item_features
+from kit.enrich.heads import AttributeHead
+from kit.enrich.recipe import trained_heads
 from kit.generate.facts import LABEL_OF, MISSING, ItemFacts
 
 PROMPTS = {"colour": "a {} product", "article type": "a photo of {}", "gender": "a product for {}"}  # as measured
@@ -29,20 +35,32 @@ PROMPTS = {"colour": "a {} product", "article type": "a photo of {}", "gender": 
 
 @dataclass
 class PhotoFacts:
-    """Zero-shot fill-ins for the fact types of ``PROMPTS``, over the catalog's own label values."""
+    """Fill-ins for the fact types of ``PROMPTS``: by a trained head where ``heads`` has one, else zero-shot over
+    the catalog's own label values at ``threshold``."""
 
     encoder: ItemEncoder
-    values: dict[str, list[str]]  # fact type -> the label values it chooses among
-    threshold: float = 0.9
+    values: dict[str, list[str]]  # fact type -> the label values zero-shot chooses among
+    threshold: float = 0.9  # zero-shot only; a head keeps its own operating point
+    heads: dict[str, AttributeHead] = field(default_factory=dict)  # fact type -> the catalog's trained photo head
 
     @classmethod
-    def for_catalog(cls, catalog: Catalog, encoder: ItemEncoder, threshold: float = 0.9) -> "PhotoFacts":
+    def for_catalog(cls, catalog: Catalog, encoder: ItemEncoder, threshold: float = 0.9,
+                    use_heads: bool = True) -> "PhotoFacts":
+        """Zero-shot over the labels ``catalog`` uses, and the catalog's saved photo heads when ``use_heads``."""
         values = {fact: sorted({str(item.attributes.get(LABEL_OF[fact], "")).strip() for item in catalog.items}
                                - {""} - {v for v in MISSING}) for fact in PROMPTS}
-        return cls(encoder, {fact: v for fact, v in values.items() if len(v) >= 2}, threshold)
+        values = {fact: v for fact, v in values.items() if len(v) >= 2}
+        saved = trained_heads(catalog.name) if use_heads else {}
+        heads = {fact: saved[LABEL_OF[fact]] for fact in PROMPTS if LABEL_OF[fact] in saved}
+        return cls(encoder, values, threshold, heads)
+
+    @property
+    def facts(self) -> list[str]:
+        """The fact types this reader can fill, in ``PROMPTS`` order."""
+        return [fact for fact in PROMPTS if fact in self.values or fact in self.heads]
 
     def read(self, image_vectors: np.ndarray) -> list[dict[str, tuple[str, float]]]:
-        """Per image: fact type -> (most likely value, its probability)."""
+        """Zero-shot, per image: fact type -> (most likely value, its probability)."""
         out: list[dict[str, tuple[str, float]]] = [{} for _ in range(len(image_vectors))]
         for fact, labels in self.values.items():
             scores = zero_shot(self.encoder, image_vectors, labels, PROMPTS[fact])
@@ -50,13 +68,31 @@ class PhotoFacts:
                 out[row][fact] = (labels[best], float(scores.probs[row, best]))
         return out
 
+    def read_by_heads(self, items: Sequence[Item]) -> list[dict[str, tuple[str, bool]]]:
+        """By the trained heads, per item (each with a photo): fact type -> (label, trusted at the operating point)."""
+        if not self.heads or not items:
+            return [{} for _ in items]
+        features = item_features(items, "photo")
+        out: list[dict[str, tuple[str, bool]]] = [{} for _ in items]
+        for fact, head in self.heads.items():
+            labels, confidence = head.predict(features)
+            for row, (label, trusted) in enumerate(zip(labels, head.trusted(confidence))):
+                out[row][fact] = (label, bool(trusted))
+        return out
+
     def fill(self, facts: ItemFacts, item: Item) -> ItemFacts:
-        """``facts`` plus the missing labels the photo shows with probability >= threshold (marked as such)."""
-        missing = [fact for fact in self.values if fact not in facts.labels]
+        """``facts`` plus the missing labels the photo shows confidently (marked as such); given labels stay."""
+        missing = [fact for fact in self.facts if fact not in facts.labels]
         if not missing or item.image is None:
             return facts
-        read = self.read(self.encoder.encode_image(item.image)[None])[0]
-        confident = {fact: read[fact][0] for fact in missing if read[fact][1] >= self.threshold}
+        confident: dict[str, str] = {}
+        if any(fact in self.heads for fact in missing):
+            read = self.read_by_heads([item])[0]
+            confident.update({fact: read[fact][0] for fact in missing if fact in self.heads and read[fact][1]})
+        by_zero_shot = [fact for fact in missing if fact not in self.heads and fact in self.values]
+        if by_zero_shot and self.threshold <= 1:
+            read = self.read(self.encoder.encode_image(item.image)[None])[0]
+            confident.update({fact: read[fact][0] for fact in by_zero_shot if read[fact][1] >= self.threshold})
         if not confident:
             return facts
         return replace(facts, labels={**facts.labels, **confident},
@@ -65,17 +101,24 @@ class PhotoFacts:
 
 def fill_precision(photo: PhotoFacts, items: Sequence[Item], image_vectors: np.ndarray,
                    thresholds: Sequence[float] = (0.5, 0.7, 0.9)) -> list[dict]:
-    """As if each known label were missing: per fact type and threshold, the share of items the photo would fill
-    (coverage) and the share of those fill-ins that equal the real label (precision)."""
-    read = photo.read(image_vectors)
+    """As if each known label were missing: per fact type, the share of items the photo would fill (coverage) and
+    the share of those fill-ins that equal the real label (precision). Zero-shot facts get a row per threshold,
+    facts with a trained head one row at the head's operating point (``reader`` says which)."""
+    zero_shot_read = photo.read(image_vectors)
+    head_read = photo.read_by_heads(items)
     rows = []
-    for fact in photo.values:
+    for fact in photo.facts:
         truth = [str(item.attributes.get(LABEL_OF[fact], "")).strip() for item in items]
         known = [i for i, value in enumerate(truth) if value and value.lower() not in MISSING]
-        for threshold in thresholds:
-            filled = [i for i in known if read[i][fact][1] >= threshold]
-            right = sum(read[i][fact][0] == truth[i] for i in filled)
-            rows.append({"fact": fact, "threshold": threshold, "items": len(known),
+        if fact in photo.heads:
+            points = [(photo.heads[fact].threshold, "trained head", [i for i in known if head_read[i][fact][1]],
+                       lambda i: head_read[i][fact][0])]
+        else:
+            points = [(t, "zero-shot", [i for i in known if zero_shot_read[i][fact][1] >= t],
+                       lambda i: zero_shot_read[i][fact][0]) for t in thresholds]
+        for threshold, reader, filled, label in points:
+            right = sum(label(i) == truth[i] for i in filled)
+            rows.append({"fact": fact, "reader": reader, "threshold": threshold, "items": len(known),
                          "coverage": len(filled) / max(len(known), 1),
                          "precision": right / len(filled) if filled else None})
     return rows

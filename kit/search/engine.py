@@ -209,11 +209,9 @@ class CatalogSearch:
     def _enriched(self, key: str, rows: list[int]) -> list[str] | None:
         """The confident labels of the catalog's saved photo head for ``key`` ("" where it is not confident or
         there is no photo), or None when no head for ``key`` was trained for this catalog."""
-        from kit.enrich.recipe import heads_path, saved_heads
+        from kit.enrich.recipe import trained_heads
 
-        if not heads_path(self.catalog.name, "photo").is_file():
-            return None
-        head = saved_heads(self.catalog.name, "photo").get(key)
+        head = trained_heads(self.catalog.name).get(key)
         if head is None:
             return None
         out = [""] * len(rows)
