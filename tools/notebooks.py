@@ -88,7 +88,8 @@ LESSONS = (
            lambda r: r["wer"] < 0.3 and r["entities_biased"] > r["entities_plain"] and r["wer_biased"] < r["wer_plain"]
            and r["last_loss"] < r["first_loss"] and r["labelled"],
            "WER < 0.3 on the spoken request; the catalog bias raises entity accuracy and lowers WER; diffusion loss "
-           "goes down; generated files carry the label"),
+           "goes down; generated files carry the label",
+           test_parameters={"TRAIN_STEPS": 30}),
     Lesson("06_end_to_end_assistant", "the assistant turn by turn: text, photo, voice, state and trace; shopping tasks",
            ("grocery_store",),
            lambda r: r["turns"] == 8 and r["tools"][:4] == ["search", "item_info", "add", "complete"]
