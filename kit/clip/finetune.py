@@ -152,16 +152,18 @@ def stage_activations(model, preprocess, paths: list[Path], split: int, views: i
     trunk = model.visual.trunk
     parameter = next(trunk.parameters())
     shape: list[int] = []
-    folded: list[torch.nn.Module] = []  # the frozen stages with their batch norms folded, made on first use
+    folded = None  # the frozen stages with their batch norms folded, made on first use (kit/clip/towers.py)
 
     def encode(jobs: list[tuple[Path, str, int]]) -> np.ndarray:
-        folded[:] = folded or [fold_batch_norms(trunk)]
+        nonlocal folded
+        if folded is None:
+            folded = fold_batch_norms(trunk)
         out = []
         for start in range(0, len(jobs), batch_size):
             chunk = jobs[start:start + batch_size]
             pixels = torch.stack([view_of(load_image(path), key, view, preprocess) for path, key, view in chunk])
             pixels = pixels.to(parameter.device, parameter.dtype).contiguous(memory_format=torch.channels_last)
-            acts = lower_forward(folded[0], split, pixels)
+            acts = lower_forward(folded, split, pixels)
             shape[:] = acts.shape[1:]
             out.append(acts.float().cpu().flatten(1).numpy())
         return np.concatenate(out)
