@@ -192,6 +192,8 @@ def test_a_trusted_head_fills_the_copys_photo_facts_and_an_untrusting_one_fills_
     said = [(f.labels.get("colour"), item.attributes["colour"]) for f, item in zip(filled, test) if f.from_photo]
     assert len(said) >= len(test) // 2 and sum(a == b for a, b in said) >= 0.9 * len(said)
     assert all(f.from_photo in ((), ("colour",)) for f in filled)
+    towers = photo.towers
+    assert towers is not None and photo.fill(ItemFacts.from_item(bare[1]), bare[1]) and photo.towers is towers  # loaded once
     labelled = [replace(i, attributes={"baseColour": i.attributes["colour"]}) for i in test]  # the copy's label name
     given = photo.fill(ItemFacts.from_item(labelled[0]), labelled[0])  # a label the row has is never replaced
     assert given.from_photo == () and given.labels == {"colour": test[0].attributes["colour"]}

@@ -25,7 +25,7 @@ import numpy as np
 from kit.catalog import Catalog, Item
 from kit.clip.encoder import ItemEncoder
 from kit.clip.zero_shot import zero_shot
-from kit.enrich.features import item_features
+from kit.enrich.features import item_features, load_towers
 from kit.enrich.heads import AttributeHead
 from kit.enrich.recipe import trained_heads
 from kit.generate.facts import LABEL_OF, MISSING, ItemFacts
@@ -42,6 +42,7 @@ class PhotoFacts:
     values: dict[str, list[str]]  # fact type -> the label values zero-shot chooses among
     threshold: float = 0.9  # zero-shot only; a head keeps its own operating point
     heads: dict[str, AttributeHead] = field(default_factory=dict)  # fact type -> the catalog's trained photo head
+    towers: object = field(default=None, repr=False)  # the heads' feature towers, loaded on the first read (seconds)
 
     @classmethod
     def for_catalog(cls, catalog: Catalog, encoder: ItemEncoder, threshold: float = 0.9,
@@ -72,7 +73,9 @@ class PhotoFacts:
         """By the trained heads, per item (each with a photo): fact type -> (label, trusted at the operating point)."""
         if not self.heads or not items:
             return [{} for _ in items]
-        features = item_features(items, "photo")
+        if self.towers is None:  # once per reader, not once per item: a copy run fills item after item
+            self.towers = load_towers()
+        features = item_features(items, "photo", self.towers)
         out: list[dict[str, tuple[str, bool]]] = [{} for _ in items]
         for fact, head in self.heads.items():
             labels, confidence = head.predict(features)
