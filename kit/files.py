@@ -35,6 +35,19 @@ def written_atomically(path: str | Path) -> Iterator[Path]:
         tmp.unlink(missing_ok=True)
 
 
+@contextmanager
+def building(path: str | Path) -> Iterator[None]:
+    """Hold a lock file beside ``path`` while it is being built, so two processes sharing one ``$KIT_HOME``
+    (two notebooks, or the test suite's workers) build it once: the second waits, then finds it built.
+    The caller checks again whether ``path`` exists once inside the block."""
+    from filelock import FileLock
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(path.parent / f".{path.name}.lock"):
+        yield
+
+
 def save_npz(path: str | Path, **arrays: np.ndarray) -> Path:
     """``np.savez`` through :func:`written_atomically`."""
     with written_atomically(path) as tmp, open(tmp, "wb") as out:
@@ -57,7 +70,7 @@ def load_npz(path: str | Path, *names: str) -> dict[str, np.ndarray] | None:
         return None
 
 
-__all__ = ["READ_ERRORS", "load_npz", "save_npz", "written_atomically"]
+__all__ = ["READ_ERRORS", "building", "load_npz", "save_npz", "written_atomically"]
 
 
 Record = TypeVar("Record")

@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 from kit.config import PACKAGE_DIR, is_offline, models_dir
 from kit.errors import BadInput, ChecksumMismatch, KitError, ModelNotAvailable, UnknownModel
+from kit.files import building
 
 log = logging.getLogger(__name__)
 
@@ -321,6 +322,16 @@ class ModelRegistry:
 
 
 def _assemble_parts(spec: ModelSpec, folders: list[Path]) -> Path:
+    """:func:`_join_parts` once: a second process (a notebook beside the app, a test worker) waits for the first
+    one's join and then finds the weights there, instead of replacing the folder the first one is reading."""
+    target = spec.cache_dir
+    with building(target):
+        if (target / spec.weights_file if spec.weights_file else target).exists():
+            return target
+        return _join_parts(spec, folders)
+
+
+def _join_parts(spec: ModelSpec, folders: list[Path]) -> Path:
     """Join a split model into ``spec.cache_dir``: every whole file is copied, the parts listed under
     ``source["join"]`` are concatenated in order, and the weights are checked against their sha256 in a
     temporary folder that is renamed into place only when everything is there. A missing part or a wrong

@@ -19,6 +19,7 @@ from typing import Literal
 import torch
 
 from kit.errors import KitError, ModelNotAvailable
+from kit.files import building
 from kit.llm.chat import ChatModel, Message
 from kit.registry import REGISTRY, ModelRegistry
 
@@ -54,15 +55,15 @@ class LocalChatModel(ChatModel):
             raise ModelNotAvailable(f"no local language model at {path}: give a .gguf file or a transformers folder")
         if path.suffix == ".gguf":
             plain = _plain_copy(path)
-            if plain.is_dir():
-                path = plain
-            else:  # de-quantize once and keep the plain copy for the next load
-                tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-                model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name).eval()
-                loaded = cls(name or path.name, model, tokenizer)
-                _keep(loaded, plain)
-                loaded.model = model.to(resolve_precision(dtype))
-                return loaded
+            with building(plain):  # a second process waits for the first one's copy instead of making its own
+                if not plain.is_dir():  # de-quantize once and keep the plain copy for the next load
+                    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+                    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name).eval()
+                    loaded = cls(name or path.name, model, tokenizer)
+                    _keep(loaded, plain)
+                    loaded.model = model.to(resolve_precision(dtype))
+                    return loaded
+            path = plain
         tokenizer = AutoTokenizer.from_pretrained(str(path))
         model = AutoModelForCausalLM.from_pretrained(str(path)).eval()
         model = model.to(resolve_precision(dtype))
