@@ -3,6 +3,7 @@ and a file that cannot be read back is reported (and removed) so that its owner 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -37,14 +38,19 @@ def written_atomically(path: str | Path) -> Iterator[Path]:
 
 @contextmanager
 def building(path: str | Path) -> Iterator[None]:
-    """Hold a lock file beside ``path`` while it is being built, so two processes sharing one ``$KIT_HOME``
-    (two notebooks, or the test suite's workers) build it once: the second waits, then finds it built.
-    The caller checks again whether ``path`` exists once inside the block."""
+    """Hold a lock on ``path`` while it is being built, so two processes sharing one ``$KIT_HOME`` (two notebooks,
+    or the test suite's workers) build it once: the second waits, then finds it built. The caller checks again
+    whether ``path`` exists once inside the block. The lock files live in ``$KIT_HOME/locks``, never beside what
+    they guard, so a cache folder holds only what was built into it."""
     from filelock import FileLock
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(path.parent / f".{path.name}.lock"):
+    from kit.config import kit_home
+
+    path = Path(path).resolve()
+    key = hashlib.sha256(str(path).encode()).hexdigest()[:16]
+    locks = kit_home() / "locks"
+    locks.mkdir(parents=True, exist_ok=True)
+    with FileLock(locks / f"{path.name}-{key}.lock"):
         yield
 
 

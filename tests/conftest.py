@@ -48,7 +48,7 @@ def one_worker_builds(name: str) -> Iterator[None]:
     from kit.config import kit_home
     from kit.files import building
 
-    with building(kit_home() / "locks" / name):
+    with building(kit_home() / "test-fixtures" / name):
         yield
 
 

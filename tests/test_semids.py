@@ -240,6 +240,26 @@ def test_item_chat_speaks_only_real_items_and_trains_only_adapters_and_new_token
     assert loss.item() < first
 
 
+def test_a_packed_batch_scores_every_example_as_if_it_were_alone(tiny_item_chat, toy_data, monkeypatch):
+    """The loss packs a batch into one row: the block mask must keep examples apart, and only answers count."""
+    chat = tiny_item_chat
+    monkeypatch.setattr(chat.config, "precision", "float32")
+    batch = chat.examples(toy_data, "train", np.random.default_rng(1), 6)
+    eos = chat.tokenizer.eos_token_id
+    tokens, count, length = 0.0, 0, 0
+    with torch.no_grad():
+        packed = chat.loss(batch).item()
+        for prompt, answer in batch:  # the reference: each example on its own, transformers' own label loss
+            p = chat.tokenizer(prompt, add_special_tokens=False).input_ids
+            a = chat.tokenizer(answer, add_special_tokens=False).input_ids + [eos]
+            alone = chat.model(input_ids=torch.tensor([p + a]), labels=torch.tensor([[-100] * len(p) + a])).loss
+            tokens, count, length = tokens + alone.item() * len(a), count + len(a), length + len(p) + len(a)
+        row, positions, predict_at, targets = chat.pack(batch)
+    assert packed == pytest.approx(tokens / count, rel=1e-4)
+    assert row.shape == (1, length)  # no padding: the examples' tokens end to end
+    assert (positions[0] == 0).sum().item() == len(batch) and len(predict_at) == len(targets) == count
+
+
 def test_item_chat_reply_turns_ids_into_titles_and_drops_ids_that_name_nothing(tiny_item_chat, toy_ids, monkeypatch):
     from kit.semids.chat_items import spell
 

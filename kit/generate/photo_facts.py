@@ -60,10 +60,12 @@ class PhotoFacts:
         """The fact types this reader can fill, in ``PROMPTS`` order."""
         return [fact for fact in PROMPTS if fact in self.values or fact in self.heads]
 
-    def read(self, image_vectors: np.ndarray) -> list[dict[str, tuple[str, float]]]:
-        """Zero-shot, per image: fact type -> (most likely value, its probability)."""
+    def read(self, image_vectors: np.ndarray, facts: Sequence[str] | None = None) -> list[dict[str, tuple[str, float]]]:
+        """Zero-shot, per image: fact type -> (most likely value, its probability), for ``facts`` (default: every
+        fact type with values; a fact a head answers need not be read again)."""
         out: list[dict[str, tuple[str, float]]] = [{} for _ in range(len(image_vectors))]
-        for fact, labels in self.values.items():
+        for fact in self.values if facts is None else facts:
+            labels = self.values[fact]
             scores = zero_shot(self.encoder, image_vectors, labels, PROMPTS[fact])
             for row, best in enumerate(scores.best()):
                 out[row][fact] = (labels[best], float(scores.probs[row, best]))
@@ -94,7 +96,7 @@ class PhotoFacts:
             confident.update({fact: read[fact][0] for fact in missing if fact in self.heads and read[fact][1]})
         by_zero_shot = [fact for fact in missing if fact not in self.heads and fact in self.values]
         if by_zero_shot and self.threshold <= 1:
-            read = self.read(self.encoder.encode_image(item.image)[None])[0]
+            read = self.read(self.encoder.encode_image(item.image)[None], by_zero_shot)[0]
             confident.update({fact: read[fact][0] for fact in by_zero_shot if read[fact][1] >= self.threshold})
         if not confident:
             return facts
@@ -107,7 +109,7 @@ def fill_precision(photo: PhotoFacts, items: Sequence[Item], image_vectors: np.n
     """As if each known label were missing: per fact type, the share of items the photo would fill (coverage) and
     the share of those fill-ins that equal the real label (precision). Zero-shot facts get a row per threshold,
     facts with a trained head one row at the head's operating point (``reader`` says which)."""
-    zero_shot_read = photo.read(image_vectors)
+    zero_shot_read = photo.read(image_vectors, [fact for fact in photo.values if fact not in photo.heads])
     head_read = photo.read_by_heads(items)
     rows = []
     for fact in photo.facts:

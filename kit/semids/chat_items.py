@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from kit.errors import BadInput
+from kit.llm.local import resolve_precision
 from kit.semids.codes import SemanticIds
 from kit.sequences import NextItemExample, SequenceData
-from kit.errors import BadInput
 from kit.training import Trainable
 
 TOKEN = re.compile(r"<\|sid_(\d+)_(\d+)\|>")
@@ -35,7 +36,7 @@ TOKEN = re.compile(r"<\|sid_(\d+)_(\d+)\|>")
 class ChatItemsConfig:
     rank: int = 16
     alpha: int = 32
-    steps_per_epoch: int = 50  # CPU default: 100 steps, about 10 s each on 2 cores; on a GPU use 20 x 200
+    steps_per_epoch: int = 50  # CPU default: 100 steps, about 2.4 s each on 2 cores (packed); on a GPU use 20 x 200
     epochs: int = 2
     patience: int = 2
     batch_size: int = 8
@@ -44,6 +45,9 @@ class ChatItemsConfig:
     title_words: int = 10
     valid_users: int = 30
     seed: int = 0
+    # The forward's compute type ("auto": bfloat16 where the hardware has it natively). float32 by default: on the
+    # 2-core CPU (AVX512-BF16) a bfloat16-autocast step took 49 s against 2.4 s, its backward 35x slower.
+    precision: str = "float32"
 
 
 def token_names(ids: SemanticIds) -> list[str]:
@@ -133,21 +137,41 @@ class ItemChat(Trainable):
 
     # --- training ---
     def loss(self, batch: list[tuple[str, str]]) -> torch.Tensor:
-        """Causal LM loss on the answers only (prompt tokens are context, not targets)."""
+        """Causal LM loss on the answers only (prompt tokens are context, not targets).
+
+        The batch is packed into one row without padding (:meth:`pack`): positions restart at 0 for every example,
+        from which transformers builds a block-diagonal causal mask, so no example sees another. The vocabulary
+        projection (49k rows) runs only where an answer token is predicted, most tokens being prompt. Measured on
+        2 CPU cores with SmolLM2-135M, batches of 8: 2.77 s a step padded, 2.39 s packed. Under ``precision``
+        bfloat16 the forward computes in bfloat16 (autocast) while the weights stay float32."""
+        device = self.model.get_input_embeddings().weight.device
+        tokens, positions, predict_at, targets = (t.to(device) for t in self.pack(batch))
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.compute_dtype == torch.bfloat16):
+            logits = self.model(input_ids=tokens, position_ids=positions, logits_to_keep=predict_at,
+                                use_cache=False).logits[0]
+        return torch.nn.functional.cross_entropy(logits.float(), targets)
+
+    def pack(self, batch: list[tuple[str, str]]) -> tuple[torch.Tensor, ...]:
+        """One row for the whole batch: (tokens, their positions within their own example, the row positions that
+        predict an answer token, those answer tokens). Each answer ends with the end-of-sequence token."""
         eos = self.tokenizer.eos_token_id
-        sequences, labels = [], []
+        tokens: list[int] = []
+        positions: list[int] = []
+        predict_at: list[int] = []
+        targets: list[int] = []
         for prompt, answer in batch:
             p = self.tokenizer(prompt, add_special_tokens=False).input_ids
             a = self.tokenizer(answer, add_special_tokens=False).input_ids + [eos]
-            sequences.append(p + a)
-            labels.append([-100] * len(p) + a)
-        width = max(map(len, sequences))
-        tokens = torch.full((len(batch), width), eos, dtype=torch.long)
-        target = torch.full((len(batch), width), -100, dtype=torch.long)
-        mask = torch.zeros((len(batch), width), dtype=torch.long)
-        for row, (s, l) in enumerate(zip(sequences, labels)):
-            tokens[row, :len(s)], target[row, :len(l)], mask[row, :len(s)] = torch.tensor(s), torch.tensor(l), 1
-        return self.model(input_ids=tokens, attention_mask=mask, labels=target).loss
+            start = len(tokens) + len(p)
+            predict_at += range(start - 1, start + len(a) - 1)  # the token at t predicts the one at t + 1
+            targets += a
+            tokens += p + a
+            positions += range(len(p) + len(a))
+        return torch.tensor([tokens]), torch.tensor([positions]), torch.tensor(predict_at), torch.tensor(targets)
+
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        return resolve_precision(self.config.precision)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
