@@ -173,3 +173,29 @@ def test_fetch_whisper_small_with_checksum(tmp_path, monkeypatch):
     monkeypatch.delenv("KIT_OFFLINE")
     resolved = REGISTRY.fetch("whisper-small")
     assert sha256_of(resolved.weights_path) == resolved.spec.sha256
+
+
+def test_a_second_process_waits_for_the_first_ones_build_and_then_finds_it(tmp_path, monkeypatch):
+    """kit.files.building: what the registry's join and the chat model's plain copy hold while they build."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from kit.files import building
+
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))
+    target = tmp_path / "cache" / "model"
+    script = (f"import pathlib, time\nfrom kit.files import building\ntarget = pathlib.Path({str(target)!r})\n"
+              "with building(target):\n    print('building', flush=True)\n    time.sleep(1.5)\n"
+              "    target.parent.mkdir(parents=True, exist_ok=True)\n    target.write_text('built')\n")
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                             cwd=Path(__file__).resolve().parents[1])
+    try:
+        assert child.stdout.readline().strip() == "building"
+        with building(target):  # blocks until the child's block ends
+            assert target.read_text() == "built"
+    finally:
+        child.wait(timeout=30)
+    assert child.returncode == 0
+    assert [p.name for p in target.parent.iterdir()] == ["model"]  # the lock file lives in $KIT_HOME/locks
+    assert list((tmp_path / "home" / "locks").glob("model-*.lock"))
