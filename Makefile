@@ -66,8 +66,11 @@ setup-lab: $(LAB_STAMP) $(SYS_STAMP)
 demo: setup
 	$(PY) apps/assistant.py
 
+# Two workers (pytest-xdist), one per core of the 2-core machines the suite is sized for; TEST_WORKERS=0 runs it
+# all in this process. Modules that share a set-up stay on one worker (tests/conftest.py).
+TEST_WORKERS ?= 2
 test: setup-dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 test-fast: setup-dev
 	$(PY) -m pytest -m "not slow and not notebooks"

@@ -2,11 +2,18 @@
 
 Network is blocked by pytest-socket (loopback allowed, see pyproject's addopts) and hub downloads are
 switched off, so an accidental download fails loudly instead of hanging.
+
+`make test` runs two pytest-xdist workers, one per core (``--dist loadgroup``): a module whose tests share a
+module-scoped set-up marks itself ``xdist_group`` and runs on one worker; every other test is scheduled on its
+own. The workers share one test KIT_HOME: what a session fixture builds there is built by the first worker
+that needs it while the other waits (:func:`one_worker_builds`), then read by both.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,6 +24,32 @@ os.environ["KIT_OFFLINE"] = "1"
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):  # two workers on two cores: one compute thread each (notebook kernels too)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under the workers, the units holding a slow test go first, so no worker is left with one at the end."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+
+    def unit(item) -> str:
+        group = item.get_closest_marker("xdist_group")
+        return group.args[0] if group else item.nodeid
+
+    slow = {unit(item) for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: unit(item) not in slow)  # stable: a unit's tests keep their order
+
+
+@contextmanager
+def one_worker_builds(name: str) -> Iterator[None]:
+    """While one test worker builds a shared cache in the test KIT_HOME, the other waits, then reads it."""
+    from kit.config import kit_home
+    from kit.files import building
+
+    with building(kit_home() / "test-fixtures" / name):
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -76,9 +109,17 @@ def lit_encoder():
     from kit.clip.model_card import write_model_card
     from kit.registry import REGISTRY
 
-    if not REGISTRY.status("shopkit-lit").available:
-        folder, _, _ = train_lit(config=LitConfig(epochs=15, max_items=600))
-        write_model_card(folder)
+    with one_worker_builds("shopkit-lit"):
+        if not REGISTRY.status("shopkit-lit").available:
+            import torch
+
+            threads = torch.get_num_threads()
+            torch.set_num_threads(os.cpu_count() or threads)  # the other worker is waiting for this model: both cores
+            try:
+                folder, _, _ = train_lit(config=LitConfig(epochs=15, max_items=600))
+                write_model_card(folder)
+            finally:
+                torch.set_num_threads(threads)
     return ItemEncoder.from_pretrained("shopkit-lit", device="cpu")
 
 
@@ -86,7 +127,8 @@ def lit_encoder():
 def grocery_search(grocery, lit_encoder):
     from kit.search import CatalogSearch
 
-    return CatalogSearch.build(grocery, lit_encoder)
+    with one_worker_builds("grocery-search"):
+        return CatalogSearch.build(grocery, lit_encoder)
 
 
 # The fashion catalog's test-size slice: every one of its 75 article types, 1,500 of its 9,583 items. Embedding
@@ -104,7 +146,8 @@ def fashion_slice(fashion):
 def fashion_search(fashion_slice, lit_encoder):
     from kit.search import CatalogSearch
 
-    return CatalogSearch.build(fashion_slice, lit_encoder)
+    with one_worker_builds("fashion-search"):
+        return CatalogSearch.build(fashion_slice, lit_encoder)
 
 
 @pytest.fixture(scope="session")

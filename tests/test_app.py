@@ -21,7 +21,8 @@ from kit.assistant import Assistant  # noqa: E402
 from kit.catalog import Catalog  # noqa: E402
 from kit.search import CatalogSearch  # noqa: E402
 
-pytestmark = pytest.mark.slow
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("app")]
 
 
 @pytest.fixture(scope="module")

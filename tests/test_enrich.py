@@ -11,6 +11,9 @@ from kit.enrich import enrich, evaluate_head, item_features, load_heads, save_en
 from kit.enrich.heads import labels_of, operating_point, train_head
 from kit.errors import BadInput
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("enrich")
+
 COLOURS = {"Red": (200, 30, 30), "Green": (30, 160, 40), "Blue": (30, 50, 200)}
 
 

@@ -21,6 +21,9 @@ from kit.registry import REGISTRY, ModelRegistry
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("finetune")
+
 
 @pytest.fixture(scope="module")
 def untrained(tmp_path_factory):

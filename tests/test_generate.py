@@ -14,6 +14,9 @@ from kit.cli import main
 from kit.generate import FACT_TYPES, TONES, FactChecker, FactType, ItemFacts, LLMWriter, TemplateWriter, write_copy
 from kit.llm.chat import ChatModel
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("generate")
+
 SHIRT = Item(id="s1", title="Turtle Check Men Navy Blue Shirt",
              attributes={"gender": "Men", "articleType": "Shirts", "baseColour": "Navy Blue", "usage": "Casual",
                          "season": "Fall"})

@@ -15,6 +15,9 @@ from kit.imagery import (BackgroundReplacement, ProductImageVariation, TextToPro
 from kit.imagery.pixel_pipeline import TextConditionedPixelPipeline, tiny_unet
 from kit.imagery.train import DiffusionTrainConfig, load_training_data, train_diffusion
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("imagery")
+
 
 @pytest.fixture(scope="module")
 def tiny_pipe():

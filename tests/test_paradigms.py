@@ -15,6 +15,9 @@ from kit.llm.paradigms.task import (ItemTexts, PopularityRanker, RandomRanker, R
                                     user_popularity)
 from kit.sequences import load_amazon_scientific
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("paradigms")
+
 
 @pytest.fixture(scope="module")
 def scientific():

@@ -26,6 +26,9 @@ from kit.planning.schema import (CatalogPlanDraft, CatalogStepDraft, NeedDraft, 
                                  StepDraft, catalog_plan_schema)
 from kit.search import CatalogSearch
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("planning")
+
 BRUNCH = PlanDraft(steps=[
     StepDraft(title="Set the table", needs=[NeedDraft(item="orange juice", quantity=2, budget_share=0.3),
                                            NeedDraft(item="milk", budget_share=0.2)]),

@@ -17,6 +17,9 @@ from kit.scale.synthetic import grow_vectors, nearest_neighbours
 from kit.search.index import (INDEX_KINDS, ExactIndex, FaissIndex, build_index, card_path, held_out_queries,
                               load_index, recall_at)
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("scale")
+
 
 @pytest.fixture(scope="module")
 def vectors() -> np.ndarray:

@@ -23,6 +23,9 @@ from kit.semids.tiger import Tiger, TigerConfig
 from kit.training import fit
 from kit.sequences import NextItemExample, SequenceData
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("semids")
+
 N_ITEMS = 24
 
 

@@ -17,6 +17,9 @@ from kit.simulate import (POLICIES, ChoiceModelShopper, Decision, LLMShopper, Si
 from kit.simulate.datasets import bundle_sequences, bundle_vectors
 from kit.simulate.experiment import validation_pages
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("simulate")
+
 PAGE = 10
 
 

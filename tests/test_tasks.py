@@ -12,6 +12,9 @@ from kit.datasets import resolve_dataset
 from kit.errors import BadInput
 from kit.tasks import KINDS, load_tasks, meets
 
+# one unit for the test workers: the tests share this module's set-up (see conftest)
+pytestmark = pytest.mark.xdist_group("tasks")
+
 TASKS = Path(__file__).parent / "data" / "shopping_tasks.jsonl"
 DEV_TASKS = Path(__file__).parent / "data" / "shopping_tasks_dev.jsonl"  # what the assistant is tuned on, never reported
 
