@@ -58,6 +58,10 @@ def test_rules_route_common_turns():
     assert route_by_rules("I'm hosting a brunch for four on Sunday").tool == "plan"
     assert route_by_rules("add the second one").model_dump(exclude_defaults=True) == {"tool": "add", "position": 2}
     assert route_by_rules("tell me more about the first one").tool == "item_info"
+    for pick in ("the 2nd one", "and the second one too", "the last one pls", "number 3"):  # a choice from the list
+        assert route_by_rules(pick).tool == "add", pick
+    assert route_by_rules("show me the third one").tool == "item_info"
+    assert route_by_rules("the second one is too expensive").tool == "search"
     assert route_by_rules("no dairy", has_plan=True).tool == "steer"
     assert route_by_rules("what goes well with this?").tool == "complete"
     assert route_by_rules("show my basket").tool == "basket"

@@ -61,6 +61,18 @@ def find_position(text: str) -> int | None:
     return None
 
 
+_PICK_WORDS = frozenset("the one ones please pls plz and too also as well then that this item number no product ok okay "
+                        "yes thanks thank you".split()) | frozenset(_ORDINALS) | {"last", "final", "before", "to", "penultimate"}
+
+
+def is_bare_pick(text: str) -> bool:
+    """True for a turn that only names a shown position ('the 2nd one please', 'and the second too', 'number 3'):
+    in a list of results that is a choice, so the rules add it; asking about it needs a word such as 'tell'."""
+    words = re.sub(r"#?\d+(st|nd|rd|th)?\b|\bno\.", " ", text.lower())
+    words = re.sub(r"[^\w\s']", " ", words).split()
+    return all(word in _PICK_WORDS for word in words)
+
+
 def wants_all(text: str) -> bool:
     return re.search(_ALL, text.lower()) is not None
 
@@ -90,8 +102,12 @@ def _rules(text: str, has_image: bool, has_plan: bool) -> ToolChoice:
         return ToolChoice(tool="remove", position=position, every=every)
     if (position is not None or every) and re.search(r"\b(add|buy|take|put|want|get|i'?ll have)\b", lowered):
         return ToolChoice(tool="add", position=position, every=every)
-    if position is not None and (re.search(r"\b(tell|about|what is|what's|describe|details|more|info)\b", lowered)
-                                 or len(lowered.split()) <= 4):  # 'the last one' alone: show me that one
+    if position is not None and re.search(r"\b(tell|about|what is|what's|describe|details|more|info|show|see|look)\b",
+                                          lowered):
+        return ToolChoice(tool="item_info", position=position)
+    if position is not None and is_bare_pick(lowered):  # 'the 2nd one', 'and the second too': the shopper picks it
+        return ToolChoice(tool="add", position=position)
+    if position is not None and len(lowered.split()) <= 4:
         return ToolChoice(tool="item_info", position=position)
     if has_plan and read_edit(text) is not None:
         return ToolChoice(tool="steer", query=query)
