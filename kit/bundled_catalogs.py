@@ -191,6 +191,64 @@ class WorkedPlan:
 
 
 @dataclass(frozen=True)
+class ComplementTable:
+    """Which kinds of item are used together, for "what goes with it" in a catalog without purchase data.
+
+    ``goes_with`` maps a value of ``attribute`` (a fashion item's ``subCategory``: Topwear, Shoes, Watches ...)
+    to the values worn or used with it; a complement must also agree on ``agree_on`` (the same gender, or one
+    of them ``neutral``: a unisex watch goes with a man's shirt). Declared from general knowledge of the
+    domain, not from any task set, and listed in the catalog's data card.
+    """
+
+    attribute: str
+    goes_with: tuple[tuple[str, tuple[str, ...]], ...]
+    agree_on: tuple[str, ...] = ()
+    neutral: tuple[str, ...] = ("Unisex",)
+    prefer_same: tuple[str, ...] = ()  # attributes a complement had better share (usage, season): a small bonus
+
+    def partners(self, value: str) -> tuple[str, ...]:
+        return dict(self.goes_with).get(value, ())
+
+    def agree(self, a: dict, b: dict) -> bool:
+        """True when two items' attributes agree on every ``agree_on`` name (a missing or neutral value agrees)."""
+        for name in self.agree_on:
+            x, y = a.get(name), b.get(name)
+            if x and y and x != y and x not in self.neutral and y not in self.neutral:
+                return False
+        return True
+
+
+FASHION_COMPLEMENTS = ComplementTable("subCategory", (
+    ("Topwear", ("Bottomwear", "Shoes", "Watches", "Belts", "Eyewear", "Bags", "Wallets", "Ties", "Cufflinks",
+                 "Headwear", "Sandal", "Flip Flops", "Jewellery", "Scarves", "Mufflers")),
+    ("Bottomwear", ("Topwear", "Shoes", "Belts", "Socks", "Watches", "Sandal", "Flip Flops", "Bags")),
+    ("Dress", ("Shoes", "Sandal", "Bags", "Eyewear", "Jewellery", "Watches", "Scarves", "Stoles")),
+    ("Apparel Set", ("Shoes", "Sandal", "Bags", "Watches", "Jewellery")),
+    ("Saree", ("Sandal", "Shoes", "Bags", "Jewellery")),
+    ("Shoes", ("Socks", "Topwear", "Bottomwear", "Dress", "Bags", "Eyewear", "Belts", "Watches", "Shoe Accessories")),
+    ("Sandal", ("Topwear", "Bottomwear", "Dress", "Bags", "Eyewear", "Jewellery")),
+    ("Flip Flops", ("Topwear", "Bottomwear", "Eyewear", "Headwear", "Bags")),
+    ("Watches", ("Topwear", "Wallets", "Belts", "Eyewear", "Cufflinks", "Bags")),
+    ("Bags", ("Topwear", "Dress", "Shoes", "Sandal", "Eyewear", "Wallets", "Watches", "Scarves")),
+    ("Eyewear", ("Headwear", "Topwear", "Bags", "Watches", "Flip Flops", "Sandal")),
+    ("Wallets", ("Belts", "Watches", "Bags", "Topwear")),
+    ("Belts", ("Bottomwear", "Wallets", "Topwear", "Shoes", "Watches")),
+    ("Socks", ("Shoes", "Bottomwear", "Innerwear")),
+    ("Innerwear", ("Socks", "Loungewear and Nightwear")),
+    ("Loungewear and Nightwear", ("Innerwear", "Flip Flops")),
+    ("Ties", ("Topwear", "Cufflinks", "Belts", "Shoes", "Watches")),
+    ("Cufflinks", ("Topwear", "Ties", "Watches")),
+    ("Headwear", ("Eyewear", "Topwear", "Mufflers", "Gloves", "Scarves")),
+    ("Mufflers", ("Topwear", "Headwear", "Gloves")),
+    ("Scarves", ("Topwear", "Dress", "Headwear", "Gloves", "Bags")),
+    ("Stoles", ("Topwear", "Dress", "Jewellery")),
+    ("Gloves", ("Topwear", "Headwear", "Mufflers", "Scarves")),
+    ("Jewellery", ("Dress", "Topwear", "Bags", "Saree")),
+    ("Fragrance", ("Watches", "Wallets", "Topwear")),
+), agree_on=("gender",), prefer_same=("usage", "season"))
+
+
+@dataclass(frozen=True)
 class CatalogSpec:
     """One bundled catalog: what it is, how to load it, and everything that differs between catalogs.
 
@@ -223,6 +281,9 @@ class CatalogSpec:
     # A plan for "four people" buys one of each need per person (food is used up per person; a laptop bag or a
     # shirt for an outfit is not): kit/planning/party.py.
     per_person: bool = False
+    # What goes with what where the catalog has no purchase data (kit/assistant/completion.py); None: the
+    # nearest items of other categories.
+    complements: ComplementTable | None = None
 
     @property
     def query_attributes(self) -> tuple[str, ...]:
@@ -271,7 +332,7 @@ CATALOG_TABLE: dict[str, CatalogSpec] = {spec.name: spec for spec in (
                 attribute_query="{baseColour} {articleType} for {gender}",
                 zero_shot=(("baseColour", "a {} product"), ("articleType", "a photo of {}"), ("gender", "a product for {}")),
                 label_attributes=("articleType", "baseColour", "gender", "usage"),
-                hard_negatives=("articleType", "gender"), plan_examples=FASHION_PLANS,
+                hard_negatives=("articleType", "gender"), plan_examples=FASHION_PLANS, complements=FASHION_COMPLEMENTS,
                 example_queries=("black sports shoes for men", "a navy blue formal shirt", "something to keep my neck warm")),
     CatalogSpec("amazon_scientific", "Amazon Scientific", "4,385 Amazon Industrial & Scientific products, text only, "
                 "with real co-purchase sequences", load_amazon_scientific_catalog, has_photos=False,

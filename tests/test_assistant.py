@@ -315,3 +315,26 @@ def test_completion_comes_from_the_graph_model_with_evidence_and_falls_back_when
     fallback = helper.turn(cold, "what goes well with it?")
     assert fallback.cards and all("no purchase data" in c.source for c in fallback.cards)
     assert any("canvas" not in c.reason for c in fallback.cards)
+
+
+def test_fashion_completion_proposes_what_is_worn_with_it_not_more_of_the_same(fashion_search):
+    """A men's formal shirt gets other wear slots (bottoms, shoes, belts, ...) for men or unisex; a nearest-
+    neighbour completion without the table proposes other tops (the substitutes the issue saw)."""
+    from kit.assistant.completion import EmbeddingCompletion
+    from kit.bundled_catalogs import CATALOG_TABLE
+
+    table = CATALOG_TABLE["fashion_products"].complements
+    catalog = fashion_search.catalog
+    shirt = next(item for item in catalog if item.category == "Shirts" and item.attributes["gender"] == "Men"
+                 and item.attributes.get("usage") == "Formal")
+    suggested = EmbeddingCompletion(fashion_search, complements=table).complete([shirt.id], 6)
+    items = [catalog[s.item_id] for s in suggested]
+    assert len(items) == 6 and len({item.category for item in items}) == 6
+    assert all(item.attributes["subCategory"] in table.partners("Topwear") for item in items)
+    assert all(item.attributes["gender"] in ("Men", "Unisex") for item in items)
+    assert all(s.reason.startswith(f"{item.category} go with Shirts") and "Men" in s.reason
+               for s, item in zip(suggested, items) if item.attributes["gender"] == "Men")
+    plain = [catalog[s.item_id] for s in EmbeddingCompletion(fashion_search).complete([shirt.id], 6)]
+    assert sum(item.attributes["subCategory"] == "Topwear" for item in plain) >= 2  # what the table fixes
+    assert table.partners("no such kind") == () and table.agree({"gender": "Men"}, {"gender": "Unisex"})
+    assert not table.agree({"gender": "Men"}, {"gender": "Women"})

@@ -217,8 +217,8 @@ def default_completion(search: CatalogSearch):
     """The graph model for a catalog with purchase sequences (trained once, cached), else content embeddings."""
     from kit.bundled_catalogs import CATALOG_TABLE
 
-    fallback = EmbeddingCompletion(search)
     spec = CATALOG_TABLE.get(search.catalog.name)
+    fallback = EmbeddingCompletion(search, complements=spec.complements if spec is not None else None)
     if spec is None or spec.sequences is None:
         return fallback
     from kit.bundles.copurchase import trained_completer
