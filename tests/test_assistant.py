@@ -192,7 +192,7 @@ def test_odd_utterances_never_crash_and_references_do_what_they_say(assistant, s
 
 
 @pytest.mark.slow
-def test_clarifying_questions_on_the_utterance_table(assistant):
+def test_clarifying_questions_on_the_utterance_table(assistant, grocery_search):
     """Measured on the public table: vague requests get a question, clear ones an answer."""
     ambiguous = [r for r in UTTERANCES if r["kind"] == "ambiguous"]
     clear = [r for r in UTTERANCES if r["kind"] == "clear" and r["tool"] == "search"]
@@ -201,6 +201,8 @@ def test_clarifying_questions_on_the_utterance_table(assistant):
     assert asked / len(ambiguous) >= 0.9 and wrongly == 0, (asked, len(ambiguous), wrongly)
     question = assistant.turn(assistant.new_state(), "something").text
     assert "What kind of product" in question and "Apple" in question  # it names what the catalog has
+    need = assistant.turn(assistant.new_state(), "something sour to squeeze over fish")  # no product named
+    assert need.tool == "search" and {"Lemon", "Lime"} & {grocery_search.catalog[c.item_id].category for c in need.cards}
 
 
 @pytest.mark.slow
