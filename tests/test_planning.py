@@ -269,6 +269,17 @@ def test_constrained_needs_come_from_the_ranked_categories_and_stream(scripted, 
     assert [len(e.plan.steps) for e in rest if e.stage == "step"] == [1, 2]
 
 
+def test_a_model_that_never_gives_valid_json_leaves_the_ranked_categories_and_says_so(scripted, grocery_search,
+                                                                                        grocery_needs, chat_server):
+    planner = Planner(scripted(), grocery_search, vocabulary=grocery_needs)
+    chat_server.replies = ['{"steps": [{"title": "Cut", "needs": ["Avo'] * 3  # cut short, three times
+    events = list(planner.stream("homemade guacamole"))
+    plan = events[-1].plan
+    ranked = [r.category for r in grocery_needs.rank("homemade guacamole", planner.ranked_needs)]
+    assert len(chat_server.requests) == 3 and [grocery_search.catalog[e.item_id].category for e in plan.basket] == ranked
+    assert "gave no valid plan" in plan.notes[0] and any("gave no valid plan" in e.message for e in events)
+
+
 def test_the_ranking_planner_asks_no_model(grocery_search, grocery_needs):
     planner = Planner(NoModel(), grocery_search, needs="ranked", vocabulary=grocery_needs)
     plan = planner.plan("homemade guacamole")

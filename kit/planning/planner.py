@@ -31,7 +31,7 @@ from typing import Literal
 import numpy as np
 
 from kit.errors import BadInput
-from kit.llm.chat import CallLog, ChatModel
+from kit.llm.chat import CallLog, ChatModel, StructuredOutputError
 from kit.llm.prompting import quote_data
 from kit.bundled_catalogs import CATALOG_TABLE
 from kit.planning.grounding import ground_need
@@ -85,6 +85,7 @@ class Planner:
         if not goal:
             raise BadInput("the goal is empty; say what you are planning, e.g. 'brunch for four on Sunday'")
         constraints = constraints or Constraints()
+        fallback = ""  # set when the model's draft failed and the ranked categories stand in
         if self.needs == "free":
             messages = PLAN.render(goal=goal, catalog_summary=self.catalog_summary())
             draft = self.llm.structured(messages, PlanDraft, log=self.log, purpose=PLAN.id)
@@ -100,11 +101,19 @@ class Planner:
             # 2. the two closest worked examples, and a draft whose needs can only be those categories
             template = dataclasses.replace(PLAN_FROM_CATALOG, examples=[e.messages() for e in self.examples_for(goal)])
             messages = template.render(goal=goal, candidates=", ".join(quote_data(c, 40) for c in ranked))
-            draft = self.llm.structured(messages, catalog_plan_schema(ranked), max_new_tokens=160, log=self.log,
-                                        purpose=PLAN_FROM_CATALOG.id)
-            steps = [(s.title, [_catalog_need(c) for c in s.needs]) for s in draft.steps]
+            try:
+                draft = self.llm.structured(messages, catalog_plan_schema(ranked), max_new_tokens=160, log=self.log,
+                                            purpose=PLAN_FROM_CATALOG.id)
+                steps = [(s.title, [_catalog_need(c) for c in s.needs]) for s in draft.steps]
+            except StructuredOutputError as error:  # a small model's broken JSON: the ranked categories, said so
+                fallback = (f"{self.model_name} gave no valid plan ({str(error)[:80]}...); these are the catalog's "
+                            f"closest categories to the goal, without a model's choice")
+                yield PlanProgress("needs", fallback)
+                steps = [(f"Shop for {goal}"[:80], [_catalog_need(c) for c in ranked[:self.ranked_needs]])]
         # 3. merge repeats; one of each per person where the catalog's products are used up per person
         steps, notes = self._for_party(goal, _merge_repeats(steps))
+        if fallback:
+            notes = [fallback, *notes]
         yield PlanProgress("draft", "Plan: " + "; ".join(f"{t} ({', '.join(n.item for n in needs)})" for t, needs in steps))
         # 4. ground step by step, 5. the basket
         grounded: list[PlanStep] = []
