@@ -280,6 +280,17 @@ def test_a_model_that_never_gives_valid_json_leaves_the_ranked_categories_and_sa
     assert "gave no valid plan" in plan.notes[0] and any("gave no valid plan" in e.message for e in events)
 
 
+def test_a_plan_of_one_need_is_completed_from_the_next_closest_categories(scripted, grocery_search, grocery_needs):
+    ranked = [r.category for r in grocery_needs.rank("homemade guacamole", 6)]
+    one = CatalogPlanDraft(steps=[CatalogStepDraft(title="Mash", needs=[ranked[2], ranked[2]]),  # repeats, as the
+                                  CatalogStepDraft(title="Serve", needs=[ranked[2], ranked[2]])])  # 135M model does
+    planner = Planner(scripted(one), grocery_search, vocabulary=grocery_needs)
+    plan = planner.plan("homemade guacamole")
+    needs = [g.need.category for step in plan.steps for g in step.needs]
+    assert needs == [ranked[2], ranked[0], ranked[1]] and plan.steps[-1].title == "Also worth having"
+    assert "chose fewer than 3 needs" in plan.notes[0]
+
+
 def test_the_ranking_planner_asks_no_model(grocery_search, grocery_needs):
     planner = Planner(NoModel(), grocery_search, needs="ranked", vocabulary=grocery_needs)
     plan = planner.plan("homemade guacamole")

@@ -57,12 +57,14 @@ class PlanProgress:
 class Planner:
     def __init__(self, llm: ChatModel, search: CatalogSearch, matches_per_need: int = 3,
                  min_similarity: float = 0.6, needs: NeedsMode = "catalog", candidates: int = 6,
-                 vocabulary: NeedVocabulary | None = None, ranked_needs: int = 4) -> None:
+                 vocabulary: NeedVocabulary | None = None, ranked_needs: int = 4, min_needs: int = 3) -> None:
+        """``min_needs``: a plan from the catalog's categories has at least this many needs; when the model picks
+        fewer ('going running' -> shorts only), the next closest categories fill it up, and the plan says so."""
         if needs not in ("catalog", "free", "ranked"):
             raise BadInput(f"needs must be 'catalog', 'free' or 'ranked', got {needs!r}")
         self.llm, self.search = llm, search
         self.matches_per_need, self.min_similarity = matches_per_need, min_similarity
-        self.needs, self.candidates, self.ranked_needs = needs, candidates, ranked_needs
+        self.needs, self.candidates, self.ranked_needs, self.min_needs = needs, candidates, ranked_needs, min_needs
         self._vocabulary = vocabulary
         self.log = CallLog()
 
@@ -110,6 +112,10 @@ class Planner:
                             f"closest categories to the goal, without a model's choice")
                 yield PlanProgress("needs", fallback)
                 steps = [(f"Shop for {goal}"[:80], [_catalog_need(c) for c in ranked[:self.ranked_needs]])]
+            steps, filled = _at_least(steps, ranked, self.min_needs)
+            if filled and not fallback:
+                fallback = (f"{self.model_name} chose fewer than {self.min_needs} needs; the catalog's next closest "
+                            f"categories ({', '.join(_need_words(c)[:40] for c in filled)}) complete the plan")
         # 3. merge repeats; one of each per person where the catalog's products are used up per person
         steps, notes = self._for_party(goal, _merge_repeats(steps))
         if fallback:
@@ -235,6 +241,17 @@ def read_edit(request: str) -> PlanEdit | None:
     if m := re.match(r"^(?:add|also add|also|plus|include)\s+(.+)$", text):
         return PlanEdit(action="add", terms=[m.group(1).strip(" .!")[:60]])
     return None
+
+
+def _at_least(steps: list[tuple[str, list[NeedDraft]]], ranked: list[str], n: int
+              ) -> tuple[list[tuple[str, list[NeedDraft]]], list[str]]:
+    """(steps, categories added): the ranked categories not chosen yet, in order, appended as one more step
+    until the plan names ``n`` distinct needs."""
+    chosen = {need.category or need.item for _, needs in steps for need in needs}
+    extra = [c for c in ranked if c not in chosen][:max(0, n - len(chosen))]
+    if not extra:
+        return steps, []
+    return [*steps, ("Also worth having", [_catalog_need(c) for c in extra])], extra
 
 
 def _catalog_need(category: str) -> NeedDraft:
