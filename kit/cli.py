@@ -236,6 +236,24 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_llm_tune(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from kit.semids.pipeline import (TUNE_EPOCHS, SemidsConfig, chat_paths, check_minutes, load_or_build_ids,
+                                     load_sequences, train_chat)
+
+    check_minutes(args.minutes)
+    if args.steps_per_epoch < 1:
+        raise BadInput(f"--steps-per-epoch must be at least 1, got {args.steps_per_epoch}")
+    config = SemidsConfig(dataset=args.dataset, chat_model=args.base)
+    config.chat = replace(config.chat, epochs=TUNE_EPOCHS, patience=None, steps_per_epoch=args.steps_per_epoch)
+    data = load_sequences(args.dataset)
+    ids = load_or_build_ids(data, config)
+    _, summary = train_chat(data, ids, config, minutes=args.minutes, resume=args.resume)
+    print(json.dumps({"adapter": str(chat_paths(data, ids, config)[0]), **summary}, indent=None if args.json else 2))
+    return 0
+
+
 def cmd_llm_paradigms(args: argparse.Namespace) -> int:
     from kit.llm.factory import load_chat_model
     from kit.llm.paradigms.evaluate import ParadigmSettings, compare_paradigms
@@ -819,6 +837,17 @@ def _add_recommenders_commands(sub) -> None:
     paradigms.add_argument("--llm", default=None, help="LLM spec (default: $KIT_LLM or local:smollm2-135m-instruct)")
     paradigms.add_argument("--json", action="store_true")
     paradigms.set_defaults(func=cmd_llm_paradigms)
+    tune = llm.add_parser("tune", help="LoRA-tune the chat model on the shop's purchases (a mixture of item tasks) for "
+                                       "--minutes; checkpoints every epoch, --resume trains an earlier run further")
+    tune.add_argument("--minutes", type=float, default=60.0, help="training minutes this run (default 60)")
+    tune.add_argument("--resume", action="store_true", help="continue the run with these settings for --minutes more")
+    tune.add_argument("--dataset", default=datasets_of_kind("sequences")[0])
+    tune.add_argument("--base", default="smollm2-135m-instruct",
+                      help="the registry's chat model to tune (a larger one, or on a GPU: the same command)")
+    tune.add_argument("--steps-per-epoch", type=int, default=50, help="optimizer steps between checkpoints (default 50, "
+                      "about 2-3 minutes on 2 CPU cores)")
+    tune.add_argument("--json", action="store_true")
+    tune.set_defaults(func=cmd_llm_tune)
 
     from kit.simulate.datasets import SIMULATION_DATASETS
     from kit.simulate.experiment import POLICIES, SIMULATORS

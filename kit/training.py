@@ -7,11 +7,12 @@ and Lightning's ``training_step``:
   optimizer step;
 - ``loss(batch)``: a scalar tensor for one batch;
 - optional hooks, no-ops by default: ``on_epoch_start(epoch)`` (e.g. draw this epoch's graph dropout),
-  ``on_step_end()`` (e.g. clamp a temperature), ``on_epoch_end(epoch)`` (e.g. restart dead codewords).
+  ``on_step_end()`` (e.g. clamp a temperature), ``on_epoch_end(epoch)`` (e.g. restart dead codewords),
+  ``epoch_stats()`` (numbers for the progress bar, such as tokens/s; never part of the history).
 
 :func:`fit` owns everything else: the epochs; validation every ``eval_every`` epochs in eval mode, with early
-stopping after ``patience`` evaluations without a better score; the best weights kept; a progress bar and
-a log line per epoch; and, given a ``checkpoint`` path, an atomic checkpoint after every epoch (weights,
+stopping after ``patience`` evaluations without a better score; an optional time budget (``max_seconds``, which a
+resumed run can raise); the best weights kept; a progress bar and a log line per epoch; and, given a ``checkpoint`` path, an atomic checkpoint after every epoch (weights,
 optimizer, scheduler, the loop's state, torch's RNG and the ``rngs`` the batches draw from), so a run killed
 at any moment resumes from its last finished epoch and ends exactly where an uninterrupted run ends.
 The loop never asks a model what it is.
@@ -59,6 +60,10 @@ class Trainable(torch.nn.Module):
     def on_epoch_end(self, epoch: int) -> None:
         """Called after the epoch's last step, before validation."""
 
+    def epoch_stats(self) -> dict[str, float]:
+        """Numbers about the epoch just run for the progress bar and the log (throughput, say); not the history."""
+        return {}
+
 
 @dataclass
 class FitResult:
@@ -68,6 +73,7 @@ class FitResult:
     seconds: float
     history: list[dict] = field(default_factory=list)  # per epoch: {"epoch", "loss", and the score when validated}
     step_losses: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)  # training seconds when each epoch ended (a curve's x)
 
     @property
     def losses(self) -> list[float]:
@@ -109,11 +115,20 @@ def read_checkpoint_meta(checkpoint: Path) -> dict | None:
     return torch.load(checkpoint, weights_only=False, map_location="cpu").get("meta", {})
 
 
+def read_checkpoint_state(checkpoint: Path) -> dict | None:
+    """The loop's state in a checkpoint (``epoch``: epochs finished, ``seconds``: training seconds so far, ...),
+    or None when there is none."""
+    if not Path(checkpoint).is_file():
+        return None
+    return torch.load(checkpoint, weights_only=False, map_location="cpu")["state"]
+
+
 def fit(model: Trainable, batches: Callable[[int], Iterable], *, epochs: int,
         validate: Callable[[], float] | None = None, eval_every: int = 1, patience: int | None = None,
         validate_first: bool = False, keep_best: bool = True, max_grad_norm: float | None = None,
         checkpoint: Path | None = None, rngs: Sequence[RNG] = (), meta: dict | None = None,
-        valid_name: str = "valid", desc: str = "training", progress: bool = True) -> FitResult:
+        valid_name: str = "valid", desc: str = "training", progress: bool = True,
+        max_seconds: float | None = None) -> FitResult:
     """Train ``model`` for ``epochs`` epochs of ``batches(epoch)``; returns a :class:`FitResult`.
 
     ``validate()`` returns a score to maximise, computed in eval mode every ``eval_every`` epochs and after the
@@ -122,14 +137,16 @@ def fit(model: Trainable, batches: Callable[[int], Iterable], *, epochs: int,
     weights are restored at the end, else the last. ``rngs`` are the generators ``batches`` (or the loss)
     draw from: they are checkpointed with torch's own RNG, so a resumed run draws exactly what an
     uninterrupted one would. ``meta`` (the caller's settings) is stored with the checkpoint
-    (:func:`read_checkpoint_meta`); ``valid_name`` names the score in the history.
+    (:func:`read_checkpoint_meta`); ``valid_name`` names the score in the history. ``max_seconds``: no epoch starts
+    once this many training seconds (counted across resumed runs) have passed, so a run fits a time budget and a
+    later run with a larger budget continues it from its checkpoint.
     """
     if epochs < 0 or eval_every < 1 or (patience is not None and patience < 1):
         raise BadInput(f"need epochs >= 0, eval_every >= 1 and patience >= 1 or None; got {epochs}, {eval_every}, {patience}")
     configured = model.configure_optimizers()
     optimizer, scheduler = configured if isinstance(configured, tuple) else (configured, None)
     state: dict[str, Any] = {"epoch": 0, "best": -math.inf, "best_epoch": -1, "best_weights": None, "bad_evals": 0,
-                             "history": [], "step_losses": [], "seconds": 0.0}
+                             "history": [], "step_losses": [], "seconds": 0.0, "epoch_seconds": []}
     if checkpoint is not None and Path(checkpoint).is_file():
         saved = torch.load(checkpoint, weights_only=False)
         model.load_state_dict(saved["weights"])
@@ -150,8 +167,11 @@ def fit(model: Trainable, batches: Callable[[int], Iterable], *, epochs: int,
     def stopped() -> bool:
         return patience is not None and state["bad_evals"] >= patience
 
+    def out_of_time() -> bool:
+        return max_seconds is not None and state["seconds"] >= max_seconds
+
     bar = tqdm(total=epochs, initial=min(state["epoch"], epochs), desc=desc, unit="epoch", disable=not progress)
-    while state["epoch"] < epochs and not stopped():
+    while state["epoch"] < epochs and not stopped() and not out_of_time():
         epoch, started = state["epoch"], time.perf_counter()
         model.train()
         model.on_epoch_start(epoch)
@@ -182,12 +202,16 @@ def fit(model: Trainable, batches: Callable[[int], Iterable], *, epochs: int,
         state["step_losses"] += losses
         state["epoch"] += 1
         state["seconds"] += time.perf_counter() - started
+        state.setdefault("epoch_seconds", []).append(round(state["seconds"], 2))
+        stats = model.epoch_stats()
         bar.update(1)
-        bar.set_postfix({k: f"{v:.4f}" for k, v in entry.items() if k != "epoch"})
-        log.debug("%s: %s", desc, entry)
+        bar.set_postfix({**{k: f"{v:.4f}" for k, v in entry.items() if k != "epoch"}, **{k: f"{v:.0f}" for k, v in stats.items()}})
+        log.debug("%s: %s %s", desc, entry, stats)
         if checkpoint is not None:
             _save(Path(checkpoint), model, optimizer, scheduler, state, rngs, meta or {})
     bar.close()
+    if out_of_time() and state["epoch"] < epochs and not stopped():
+        log.info("%s: time budget of %.0f s used after epoch %d", desc, max_seconds, state["epoch"] - 1)
     if stopped():
         log.info("%s: early stop after epoch %d (best epoch %d, %s %.4f)", desc, state["epoch"] - 1,
                  state["best_epoch"], valid_name, state["best"])
@@ -195,4 +219,4 @@ def fit(model: Trainable, batches: Callable[[int], Iterable], *, epochs: int,
         model.load_state_dict(state["best_weights"])
     model.eval()
     return FitResult(state["best_epoch"], state["best"], state["epoch"], state["seconds"], state["history"],
-                     state["step_losses"])
+                     state["step_losses"], state.get("epoch_seconds", []))

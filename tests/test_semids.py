@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 
+from collections import Counter
+
 import numpy as np
 import pytest
 import torch
@@ -199,8 +201,7 @@ def test_cli_refuses_a_dataset_without_sequences_and_bad_sizes(capsys):
     assert "--levels" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
-def tiny_item_chat(toy_ids):
+def make_tiny_chat(ids, base_name: str = "tiny-llama", **settings):
     """ItemChat over a tiny random Llama with MiniLM's tokenizer: the kit's code, a stand-in for the 135M weights."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -213,7 +214,110 @@ def tiny_item_chat(toy_ids):
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
                                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
                                          tie_word_embeddings=True))
-    return ItemChat(model, tokenizer, toy_ids, ChatItemsConfig(rank=4, alpha=8, lr=1e-2, history_items=3))
+    config = ChatItemsConfig(**{"rank": 4, "alpha": 8, "lr": 1e-2, "history_items": 3, **settings})
+    return ItemChat(model, tokenizer, ids, config, base_name=base_name)
+
+
+@pytest.fixture(scope="module")
+def tiny_item_chat(toy_ids):
+    return make_tiny_chat(toy_ids)
+
+
+def toy_facts():
+    from kit.semids.item_tasks import ItemFacts
+
+    return ItemFacts([f"Brand{i % 3}" if i % 5 else "" for i in range(N_ITEMS)], [f"Kind{i % 4}" for i in range(N_ITEMS)])
+
+
+def test_the_task_mixture_draws_each_task_in_its_share_from_real_purchases(toy_ids, toy_data):
+    from kit.semids.item_tasks import TaskContext, draw_examples, spell
+
+    context = TaskContext(toy_ids, toy_data, toy_facts(), history_items=3)
+    mixture = {"next_item": 0.4, "would_buy": 0.3, "steered": 0.2, "id_to_title": 0.1}
+    pairs = draw_examples(context, toy_data.splits["train"], mixture, np.random.default_rng(0), 3000)
+    kind = lambda prompt: ("steered" if "Next, " in prompt else "next_item" if prompt.endswith("Next:")  # noqa: E731
+                           else "would_buy" if "? Answer:" in prompt else "id_to_title")
+    shares = Counter(kind(prompt) for prompt, _ in pairs)
+    assert {name: round(shares[name] / len(pairs), 2) for name in mixture} == pytest.approx(mixture, abs=0.03)
+    spelled = {spell(toy_ids, i): i for i in range(N_ITEMS)}
+    for prompt, answer in pairs:
+        if kind(prompt) == "steered":  # the constraint in words holds for the answer
+            words = prompt.rsplit("Next, ", 1)[1].rstrip(":")
+            relation, value = words.split(" ", 1)
+            assert context.facts.satisfies(spelled[answer], "brand" if relation == "by" else "category", value)
+        if kind(prompt) == "would_buy":
+            assert answer in (" Yes", " No")
+    yes = [p for p, a in pairs if a == " Yes"]
+    assert 0.4 < len(yes) / shares["would_buy"] < 0.6  # half positives, half sampled negatives
+    with pytest.raises(BadInput, match="tasks: next_item"):
+        draw_examples(context, toy_data.splits["train"], {"next_itme": 1.0}, np.random.default_rng(0), 4)
+    without_facts = TaskContext(toy_ids, toy_data, type(context.facts).none(N_ITEMS))
+    with pytest.raises(BadInput, match="brand or category"):
+        draw_examples(without_facts, toy_data.splits["train"], {"steered": 1.0}, np.random.default_rng(0), 4)
+
+
+def test_would_buy_scores_read_each_candidate_as_if_it_were_asked_alone(toy_ids, toy_data):
+    from kit.semids.item_tasks import would_buy_prompt
+
+    chat, history, candidates = make_tiny_chat(toy_ids, tasks={"would_buy": 1.0}), (3, 4, 5), [6, 20, 13, 6]
+    optimizer = chat.configure_optimizers()
+    for step in range(5):  # new item tokens start alike: a few steps tell them apart
+        loss = chat.loss(chat.examples(toy_data, "train", np.random.default_rng(step), 8))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    scores = chat.would_buy_scores(history, candidates)
+    yes, no = (chat.tokenizer(w, add_special_tokens=False).input_ids[0] for w in (" Yes", " No"))
+    with torch.no_grad():
+        for candidate, score in zip(candidates, scores):
+            tokens = chat.tokenizer(would_buy_prompt(chat._prompts, history, candidate), add_special_tokens=False)
+            logits = chat.model(input_ids=torch.tensor([tokens.input_ids])).logits[0, -1]
+            assert score == pytest.approx(torch.softmax(logits[[yes, no]], 0)[0].item(), abs=1e-5)
+    assert scores[0] == pytest.approx(scores[3]) and len(set(np.round(scores, 6))) > 1
+
+
+def test_a_tuning_run_resumes_exactly_keeps_to_its_budget_and_never_overwrites(tmp_path, toy_ids, toy_data):
+    from kit.semids.pipeline import TuneRunError, fit_item_chat
+
+    settings = {"steps_per_epoch": 3, "batch_size": 4, "valid_users": 5, "patience": None}
+    straight = make_tiny_chat(toy_ids, epochs=4, **settings)
+    summary = fit_item_chat(straight, toy_data, tmp_path / "straight.pt", progress=False)
+    assert summary["epochs_run"] == 4 and [c["epoch"] for c in summary["curve"]] == [0, 1, 2, 3]
+    assert summary["curve"][-1]["loss"] < summary["curve"][0]["loss"]
+    assert "would_buy" in (tmp_path / "straight.md").read_text()  # the model card lists the mixture
+
+    fit_item_chat(make_tiny_chat(toy_ids, epochs=2, **settings), toy_data, tmp_path / "split.pt", progress=False)
+    resumed = make_tiny_chat(toy_ids, epochs=4, **settings)  # a new process: the checkpoint is all it has
+    fit_item_chat(resumed, toy_data, tmp_path / "split.pt", progress=False)
+    for name, value in straight.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], value, rtol=0, atol=0)
+
+    again = make_tiny_chat(toy_ids, epochs=10, **settings)
+    with pytest.raises(TuneRunError, match="--resume"):
+        fit_item_chat(again, toy_data, tmp_path / "split.pt", progress=False, minutes=5)
+    with pytest.raises(TuneRunError, match="nothing to resume"):
+        fit_item_chat(again, toy_data, tmp_path / "fresh.pt", progress=False, minutes=5, resume=True)
+    more = fit_item_chat(again, toy_data, tmp_path / "split.pt", progress=False, minutes=1e-6, resume=True)
+    assert more["epochs_run"] == 5  # the budget ran out during the first new epoch: one more, then it stops
+
+
+def test_an_adapter_loads_only_into_the_base_model_and_ids_it_was_trained_for(tmp_path, toy_ids, toy_data):
+    from kit.semids.chat_items import AdapterMismatch
+    from kit.semids.pipeline import fit_item_chat, load_adapter
+
+    trained = make_tiny_chat(toy_ids, epochs=1, steps_per_epoch=2, batch_size=4, valid_users=3)
+    fit_item_chat(trained, toy_data, tmp_path / "a.pt", progress=False)
+    fresh = make_tiny_chat(toy_ids)
+    load_adapter(fresh, tmp_path / "a.pt")
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(fresh.state_dict()[name], value)
+    with pytest.raises(AdapterMismatch, match="base 'tiny-llama'"):
+        load_adapter(make_tiny_chat(toy_ids, base_name="another-llm"), tmp_path / "a.pt")
+    codes, _ = ResidualKMeans(levels=2, codebook_size=4).fit_codes(clustered_vectors(seed=5))
+    other = SemanticIds.from_codes(codes, 4, toy_ids.item_ids, toy_ids.texts)
+    assert other.digest() != toy_ids.digest()
+    with pytest.raises(AdapterMismatch, match="ids"):
+        load_adapter(make_tiny_chat(other), tmp_path / "a.pt")
 
 
 def test_item_chat_speaks_only_real_items_and_trains_only_adapters_and_new_tokens(tiny_item_chat, toy_ids, toy_data):

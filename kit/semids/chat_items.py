@@ -2,12 +2,9 @@
 
 Every ``(level, code)`` of the semantic IDs becomes a token ``<|sid_{level}_{code}|>`` added to the
 chat model's tokenizer (its embedding row starts at the mean of the existing rows), so an item is
-spelled as ``L + 1`` tokens. peft trains LoRA adapters on the attention projections plus the new
-token rows only (``trainable_token_indices``), on four tasks built from the data:
-
-- history -> next item's ID (the recommendation task, scored with Recall@10)
-- title -> ID, and ID -> title (so the tokens mean something in words)
-- a mixed reply: a request in words, an answer with the item's ID and its title inline.
+spelled as ``L + 1`` tokens. peft trains LoRA adapters on the attention and MLP projections plus the new
+token rows only (``trainable_token_indices``), on a weighted mixture of tasks built from the data
+(kit/semids/item_tasks.py: next item, title <-> ID, would-buy Yes/No, steered by a constraint, a reply).
 
 Generation of IDs is constrained by the same prefix trie as the generative retriever, so the model
 never names an item that does not exist; free text that contains IDs is decoded back to titles and
@@ -23,22 +20,36 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from kit.errors import BadInput
+from kit.errors import BadInput, KitError
 from kit.llm.local import resolve_precision
 from kit.semids.codes import SemanticIds
-from kit.sequences import NextItemExample, SequenceData
+from kit.semids.item_tasks import (ItemFacts, TaskContext, draw_examples, next_item_prompt, short_title, spell,
+                                   would_buy_prompt)
+from kit.sequences import SequenceData
 from kit.training import Trainable
 
 TOKEN = re.compile(r"<\|sid_(\d+)_(\d+)\|>")
+
+
+def default_mixture() -> dict[str, float]:
+    """The tasks' shares of training examples: mostly the recommendation tasks, enough naming to ground the IDs."""
+    return {"next_item": 0.35, "title_to_id": 0.15, "id_to_title": 0.1, "would_buy": 0.2, "steered": 0.15,
+            "reply": 0.05}
+
+
+class AdapterMismatch(KitError):
+    """An adapter trained for other semantic IDs or another base model than the ones it is loaded with."""
 
 
 @dataclass
 class ChatItemsConfig:
     rank: int = 16
     alpha: int = 32
+    target_modules: tuple[str, ...] = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    tasks: dict[str, float] = field(default_factory=default_mixture)
     steps_per_epoch: int = 50  # CPU default: 100 steps, about 2.4 s each on 2 cores (packed); on a GPU use 20 x 200
     epochs: int = 2
-    patience: int = 2
+    patience: int | None = 2  # None: the clock or the epoch count ends the run
     batch_size: int = 8
     lr: float = 2e-3
     history_items: int = 5
@@ -56,14 +67,6 @@ def token_names(ids: SemanticIds) -> list[str]:
     return [f"<|sid_{level}_{code}|>" for level, size in enumerate(sizes) for code in range(size)]
 
 
-def spell(ids: SemanticIds, item: int) -> str:
-    return "".join(f"<|sid_{level}_{code}|>" for level, code in enumerate(ids.semantic_id(item)))
-
-
-def short_title(text: str, words: int) -> str:
-    return " ".join(text.split(".")[0].split()[:words])
-
-
 @dataclass
 class ItemReply:
     """A reply with its item IDs decoded: ``text`` shows titles where the model wrote IDs."""
@@ -76,11 +79,20 @@ class ItemReply:
 class ItemChat(Trainable):
     """A causal LM (SmolLM2 by default) whose vocabulary speaks the catalog's semantic IDs."""
 
-    def __init__(self, model, tokenizer, ids: SemanticIds, config: ChatItemsConfig) -> None:
+    def __init__(self, model, tokenizer, ids: SemanticIds, config: ChatItemsConfig, facts: ItemFacts | None = None,
+                 base_name: str = "") -> None:
+        """``facts``: the catalog's brand and category per item (the steered task's constraints); ``base_name``:
+        the base model's registry name, part of the adapter's fingerprint."""
         from peft import LoraConfig, get_peft_model
 
         super().__init__()
         self.ids, self.config, self.tokenizer = ids, config, tokenizer
+        self.facts = facts or ItemFacts.none(len(ids.codes))
+        self.base_name = base_name
+        self._tokens, self._started = 0, 0.0
+        # the prompts at inference read only the IDs (and titles from the IDs' own texts)
+        self._prompts = TaskContext(ids, SequenceData(texts=list(ids.texts)), self.facts, config.history_items,
+                                    config.title_words)
         names = token_names(ids)
         tokenizer.add_tokens(names)
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
@@ -90,7 +102,7 @@ class ItemChat(Trainable):
             rows[self.item_token_ids] = rows[: self.item_token_ids[0]].mean(dim=0)
         self._token_of = {name: token for name, token in zip(names, self.item_token_ids)}
         lora = LoraConfig(r=config.rank, lora_alpha=config.alpha, lora_dropout=0.0,
-                          target_modules=["q_proj", "k_proj", "v_proj", "o_proj"],
+                          target_modules=list(config.target_modules),
                           trainable_token_indices={"embed_tokens": self.item_token_ids})
         self.model = get_peft_model(model, lora)
         self._trie = self._token_trie()
@@ -109,31 +121,26 @@ class ItemChat(Trainable):
                 params[name].copy_(value)
 
     # --- the tasks ---
-    def examples(self, data: SequenceData, split: str, rng: np.random.Generator, n: int) -> list[tuple[str, str]]:
-        """``n`` (prompt, answer) pairs drawn from ``split``, the four tasks in equal shares."""
-        rows = data.splits[split]
-        out = []
-        for _ in range(n):
-            example = rows[int(rng.integers(len(rows)))]
-            task = int(rng.integers(4))
-            out.append(self._task(task, example, data))
-        return out
+    def fingerprint(self) -> dict[str, str]:
+        """What an adapter only fits: its base model and the semantic IDs its new tokens spell."""
+        return {"base": self.base_name, "ids": self.ids.digest()}
 
-    def _task(self, task: int, example: NextItemExample, data: SequenceData) -> tuple[str, str]:
-        title = lambda i: short_title(data.texts[i], self.config.title_words)  # noqa: E731
-        if task == 0:
-            return self.next_item_prompt(example.history), spell(self.ids, example.target)
-        if task == 1:
-            return f"ID of: {title(example.target)}\nID:", spell(self.ids, example.target)
-        if task == 2:
-            return f"Item {spell(self.ids, example.target)} is:", " " + title(example.target)
-        last = example.history[-1]
-        return (f"I bought {title(last)}. Something like my last purchases?\nAnswer:",
-                f" Try {spell(self.ids, example.target)} ({title(example.target)}).")
+    def check_fingerprint(self, saved: dict[str, str], source: str) -> None:
+        mine = self.fingerprint()
+        wrong = [f"{key} {saved.get(key)!r} (here {mine[key]!r})" for key in mine if saved.get(key) != mine[key]]
+        if wrong:
+            raise AdapterMismatch(f"{source} was trained for another " + " and ".join(wrong) + "; train one for these "
+                                  "with `python -m kit llm tune` or load the IDs and base model it was trained on")
+
+    def context(self, data: SequenceData) -> TaskContext:
+        return TaskContext(self.ids, data, self.facts, self.config.history_items, self.config.title_words)
+
+    def examples(self, data: SequenceData, split: str, rng: np.random.Generator, n: int) -> list[tuple[str, str]]:
+        """``n`` (prompt, answer) pairs drawn from ``split``, tasks in the shares of ``config.tasks``."""
+        return draw_examples(self.context(data), data.splits[split], self.config.tasks, rng, n)
 
     def next_item_prompt(self, history: tuple[int, ...]) -> str:
-        recent = " ".join(spell(self.ids, i) for i in history[-self.config.history_items:])
-        return f"Purchases: {recent}\nNext:"
+        return next_item_prompt(self._prompts, history)
 
     # --- training ---
     def loss(self, batch: list[tuple[str, str]]) -> torch.Tensor:
@@ -162,6 +169,7 @@ class ItemChat(Trainable):
         for prompt, answer in batch:
             p = self.tokenizer(prompt, add_special_tokens=False).input_ids
             a = self.tokenizer(answer, add_special_tokens=False).input_ids + [eos]
+            self._tokens += len(p) + len(a)
             start = len(tokens) + len(p)
             predict_at += range(start - 1, start + len(a) - 1)  # the token at t predicts the one at t + 1
             targets += a
@@ -172,6 +180,16 @@ class ItemChat(Trainable):
     @property
     def compute_dtype(self) -> torch.dtype:
         return resolve_precision(self.config.precision)
+
+    def on_epoch_start(self, epoch: int) -> None:
+        import time
+
+        self._tokens, self._started = 0, time.perf_counter()
+
+    def epoch_stats(self) -> dict[str, float]:
+        import time
+
+        return {"tokens/s": self._tokens / max(time.perf_counter() - self._started, 1e-9)}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -219,6 +237,27 @@ class ItemChat(Trainable):
             total += len(items)
             lists.append([i for i in items if i is not None])
         return lists, invalid / max(total, 1)
+
+    @torch.no_grad()
+    def would_buy_scores(self, history: tuple[int, ...], candidates: list[int]) -> np.ndarray:
+        """P(" Yes" | would this shopper buy the candidate?) per candidate (TALLRec's pointwise ranker): one packed
+        forward for the whole list, reading the answer position of each prompt."""
+        self.model.eval()
+        context = self._prompts
+        yes = self.tokenizer(" Yes", add_special_tokens=False).input_ids[0]
+        no = self.tokenizer(" No", add_special_tokens=False).input_ids[0]
+        tokens: list[int] = []
+        positions: list[int] = []
+        last: list[int] = []
+        for candidate in candidates:
+            p = self.tokenizer(would_buy_prompt(context, history, candidate), add_special_tokens=False).input_ids
+            tokens += p
+            positions += range(len(p))
+            last.append(len(tokens) - 1)
+        logits = self.model(input_ids=torch.tensor([tokens]), position_ids=torch.tensor([positions]),
+                            logits_to_keep=torch.tensor(last), use_cache=False).logits[0].float()
+        pair = torch.stack([logits[:, yes], logits[:, no]], dim=1)
+        return torch.softmax(pair, dim=1)[:, 0].numpy()
 
     @torch.no_grad()
     def reply(self, prompt: str, max_new_tokens: int = 40) -> ItemReply:

@@ -22,8 +22,9 @@ import torch
 from kit.bundled_catalogs import CATALOG_TABLE
 from kit.config import models_dir
 from kit.datasets import datasets_of_kind
-from kit.errors import BadInput
+from kit.errors import BadInput, KitError
 from kit.semids.chat_items import ChatItemsConfig, ItemChat
+from kit.semids.item_tasks import TASKS, ItemFacts
 from kit.semids.codes import SemanticIds
 from kit.semids.embeddings import item_text_embeddings
 from kit.semids.explain import Scorer, recommend_with_reasons
@@ -33,7 +34,7 @@ from kit.semids.residual_kmeans import ResidualKMeans
 from kit.semids.rqvae import RQVAEConfig, train_rqvae
 from kit.semids.sasrec import SASRec, SASRecConfig, training_sequences
 from kit.semids.tiger import Tiger, TigerConfig
-from kit.training import fit
+from kit.training import fit, read_checkpoint_state
 from kit.sequences import NextItemExample, SequenceData
 
 TOKENIZERS = ("rqvae", "kmeans")
@@ -211,21 +212,83 @@ def train_tiger(data: SequenceData, ids: SemanticIds, config: SemidsConfig, prog
 
 
 
-def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progress: bool = True
-               ) -> tuple[ItemChat, dict]:
-    """LoRA + new item tokens on the registry's chat model; saves only the trained parameters."""
+class TuneRunError(KitError):
+    """A tuning run that exists and was not asked to resume, or a resume with nothing to resume."""
+
+
+def item_facts(dataset: str) -> ItemFacts:
+    """The catalog's brand and category per sequence item (the steered task's constraints): a dataset with
+    sequences is a catalog whose item i is the sequences' item i."""
+    from kit.bundled_catalogs import open_catalog
+
+    return ItemFacts.from_catalog(open_catalog(dataset))
+
+
+def chat_paths(data: SequenceData, ids: SemanticIds, config: SemidsConfig) -> tuple[Path, Path]:
+    """(the adapter with its card beside it, the checkpoint a run resumes from), named by everything they depend on."""
+    final = run_dir(config) / f"chat-{config.chat_model}-{ids_path(config).stem}-{ids.digest()}-{settings_digest(config.chat)}.pt"
+    return final, final.with_suffix(".ckpt")
+
+
+TUNE_EPOCHS = 10_000  # `kit llm tune`: the clock (--minutes) ends the run, not an epoch count
+
+
+def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progress: bool = True,
+               minutes: float | None = None, resume: bool = False) -> tuple[ItemChat, dict]:
+    """LoRA + new item tokens on the registry's chat model, on the task mixture; saves only the trained parameters.
+
+    Without ``minutes`` an adapter already trained with these settings is loaded, else one is trained for
+    ``config.chat.epochs`` epochs. With ``minutes`` (``python -m kit llm tune``) see :func:`fit_item_chat`.
+    """
     from kit.llm.local import LocalChatModel
 
-    cfg = config.chat
-    final = run_dir(config) / f"chat-{config.chat_model}-{ids_path(config).stem}-{ids.digest()}-{settings_digest(cfg)}.pt"
+    check_minutes(minutes)
+    final, _ = chat_paths(data, ids, config)
     base = LocalChatModel.from_registry(config.chat_model, dtype="float32")  # LoRA trains in float32
-    torch.manual_seed(cfg.seed)
-    model = ItemChat(base.model, base.tokenizer, ids, cfg)
-    if final.exists():
-        saved = torch.load(final, weights_only=False)
-        if saved["config"] == asdict(cfg):
-            model.load_state_dict(saved["weights"])
+    torch.manual_seed(config.chat.seed)
+    model = ItemChat(base.model, base.tokenizer, ids, config.chat, item_facts(config.dataset), base_name=config.chat_model)
+    if minutes is None and final.exists():
+        saved = load_adapter(model, final)
+        if saved["config"] == asdict(config.chat):
             return model.eval(), saved["result"]
+    return model, fit_item_chat(model, data, final, progress, minutes, resume, config.dataset)
+
+
+def check_minutes(minutes: float | None) -> None:
+    if minutes is not None and not minutes > 0:
+        raise BadInput(f"--minutes must be positive, got {minutes}")
+
+
+def load_adapter(model: ItemChat, path: Path) -> dict:
+    """Load a saved adapter into ``model`` after checking that it was trained for the same base model and IDs
+    (:class:`~kit.semids.chat_items.AdapterMismatch` otherwise); returns what was saved with it."""
+    saved = torch.load(path, weights_only=False)
+    model.check_fingerprint(saved.get("fingerprint", {}), Path(path).name)
+    model.load_state_dict(saved["weights"])
+    return saved
+
+
+def fit_item_chat(model: ItemChat, data: SequenceData, final: Path, progress: bool = True,
+                  minutes: float | None = None, resume: bool = False, dataset: str = "") -> dict:
+    """Train ``model`` on its task mixture and save the adapter at ``final`` (a model card beside it); returns the
+    summary with the loss and valid Recall@10 against training minutes (``curve``).
+
+    The checkpoint beside ``final`` (``.ckpt``) is written every epoch. With ``minutes`` the run stops at the
+    first epoch end past that many minutes of training; ``resume`` continues an earlier run for ``minutes``
+    more, exactly where it stopped (weights, optimizer, RNG and data order); an existing run without ``resume``
+    is an error rather than silently continued or overwritten.
+    """
+    cfg, checkpoint = model.config, final.with_suffix(".ckpt")
+    check_minutes(minutes)
+    budget = None
+    if minutes is not None:
+        before = read_checkpoint_state(checkpoint)
+        if before is not None and not resume:
+            raise TuneRunError(f"a run with these settings already trained {before['seconds'] / 60:.1f} min "
+                               f"({checkpoint}); add --resume to train it {minutes:g} min more, or delete it to start over")
+        if before is None and resume:
+            raise TuneRunError(f"nothing to resume: no checkpoint {checkpoint.name} in {checkpoint.parent}")
+        budget = (before["seconds"] if before else 0.0) + 60 * minutes
     valid = _valid_slice(data.splits["valid"], cfg.valid_users, cfg.seed)
 
     def batches(epoch: int) -> list[list[tuple[str, str]]]:
@@ -237,13 +300,20 @@ def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progr
         return metrics_from_ranks(ranks_from_lists(lists, valid))["recall@10"]
 
     result = fit(model, batches, epochs=cfg.epochs, validate=validate, patience=cfg.patience,
-                 valid_name="valid_recall@10", checkpoint=final.with_suffix(".ckpt"), desc="chat model", progress=progress)
+                 valid_name="valid_recall@10", checkpoint=checkpoint, desc="chat model", progress=progress,
+                 max_seconds=budget, meta={"fingerprint": model.fingerprint()})
+    curve = [{"minutes": round(seconds / 60, 2), **entry} for seconds, entry in
+             zip(result.epoch_seconds, [h for h in result.history if h["epoch"] >= 0])]
     summary = {"best_epoch": result.best_epoch, "valid_recall@10": round(result.best_valid, 4),
                "valid_users": len(valid), "epochs_run": result.epochs_run, "minutes": round(result.seconds / 60, 2),
-               "peak_memory_mb": round(peak_memory_mb()), "base": config.chat_model, "ids": ids.tokenizer}
-    torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary}, final)
-    _write_card(final, f"{config.chat_model} + LoRA speaking {ids.tokenizer} semantic IDs", cfg, summary, config.dataset)
-    return model, summary
+               "peak_memory_mb": round(peak_memory_mb()), **model.fingerprint(), "ids_tokenizer": model.ids.tokenizer,
+               "tasks": {name: f"{weight:g}: {TASKS[name].what}" for name, weight in cfg.tasks.items()},
+               "curve": curve}
+    final.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary,
+                "fingerprint": model.fingerprint()}, final)
+    _write_card(final, f"{model.base_name} + LoRA speaking {model.ids.tokenizer} semantic IDs", cfg, summary, dataset)
+    return summary
 
 
 def _training(summary: dict) -> dict:
