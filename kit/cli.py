@@ -237,16 +237,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_llm_tune(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from kit.semids.pipeline import (TUNE_EPOCHS, SemidsConfig, chat_paths, check_minutes, load_or_build_ids,
-                                     load_sequences, train_chat)
+    from kit.semids.pipeline import (SemidsConfig, chat_paths, check_minutes, load_or_build_ids, load_sequences,
+                                     train_chat, tuned_config)
 
     check_minutes(args.minutes)
     if args.steps_per_epoch < 1:
         raise BadInput(f"--steps-per-epoch must be at least 1, got {args.steps_per_epoch}")
-    config = SemidsConfig(dataset=args.dataset, chat_model=args.base)
-    config.chat = replace(config.chat, epochs=TUNE_EPOCHS, patience=None, steps_per_epoch=args.steps_per_epoch)
+    config = tuned_config(SemidsConfig(dataset=args.dataset, chat_model=args.base), args.steps_per_epoch)
     data = load_sequences(args.dataset)
     ids = load_or_build_ids(data, config)
     _, summary = train_chat(data, ids, config, minutes=args.minutes, resume=args.resume)

@@ -170,7 +170,8 @@ def fit(model: Trainable, batches: Callable[[int], Iterable], *, epochs: int,
     def out_of_time() -> bool:
         return max_seconds is not None and state["seconds"] >= max_seconds
 
-    bar = tqdm(total=epochs, initial=min(state["epoch"], epochs), desc=desc, unit="epoch", disable=not progress)
+    bar = tqdm(total=epochs if max_seconds is None else None,  # under a time budget the epoch count says nothing
+               initial=min(state["epoch"], epochs), desc=desc, unit="epoch", disable=not progress)
     while state["epoch"] < epochs and not stopped() and not out_of_time():
         epoch, started = state["epoch"], time.perf_counter()
         model.train()

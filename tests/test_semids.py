@@ -270,7 +270,7 @@ def test_would_buy_scores_read_each_candidate_as_if_it_were_asked_alone(toy_ids,
     yes, no = (chat.tokenizer(w, add_special_tokens=False).input_ids[0] for w in (" Yes", " No"))
     with torch.no_grad():
         for candidate, score in zip(candidates, scores):
-            tokens = chat.tokenizer(would_buy_prompt(chat._prompts, history, candidate), add_special_tokens=False)
+            tokens = chat.tokenizer(would_buy_prompt(chat.prompts, history, candidate), add_special_tokens=False)
             logits = chat.model(input_ids=torch.tensor([tokens.input_ids])).logits[0, -1]
             assert score == pytest.approx(torch.softmax(logits[[yes, no]], 0)[0].item(), abs=1e-5)
     assert scores[0] == pytest.approx(scores[3]) and len(set(np.round(scores, 6))) > 1
@@ -438,3 +438,20 @@ def test_cli_recommend_explains_every_item_from_the_real_history(capsys):
     assert all(r["evidence"] == [] for r in out["recommendations"]["popularity"])
     content = out["recommendations"]["content"]  # nearest to the last purchase: that purchase is the evidence
     assert all(r["evidence"][0]["position"] == len(out["history"]) - 1 for r in content)
+
+
+def test_the_tuned_models_reports_rank_the_same_cases_and_filter_the_baseline_by_the_constraint(toy_ids, toy_data):
+    from kit.semids.chat_eval import ranking_report, steering_report
+
+    chat = make_tiny_chat(toy_ids)
+    report = ranking_report(chat, toy_data, users=12, candidates=6)
+    assert report.users == 12 and list(report.rows)[:3] == ["random", "popularity", "1 embeddings + kNN"]
+    for row in report.rows.values():
+        low, high = row["HitRate@1 95%"]
+        assert low <= row["HitRate@1"] <= high and 0 <= row["top pick in first 3"] <= 1
+    facts = toy_facts()
+    steering = steering_report(chat, toy_data, facts, lambda histories: popularity_scorer(toy_data)(histories), users=10)
+    assert steering["users"] == 10
+    assert steering["baseline filtered by the constraint"]["satisfies"] == 1.0  # the filter keeps only matching items
+    assert steering["baseline, unconstrained"]["satisfies"] < 1.0  # popularity alone ignores the constraint
+    assert 0 <= steering["tuned LLM, steered in words"]["satisfies"] <= 1

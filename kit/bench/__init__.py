@@ -33,13 +33,15 @@ from kit.bench.semids import semantic_ids
 from kit.bench.simulate import simulated_shoppers
 from kit.bench.speech import speech
 from kit.bench.tasks import shopping_tasks
+from kit.bench.tuned_llm import tuned_llm
 
 # name (for --only) -> the section; the order is the file's order
 SECTIONS: dict[str, Callable[[bool], Section]] = {
     "items": item_understanding, "finetune": fine_tuned_towers, "enrich": catalog_enrichment, "search": search_quality,
     "bundles": bundle_recommendation, "semids": semantic_ids, "scale": scale, "scale-embedding": scale_embedding,
     "rerank": rerank_tradeoff, "beyond": beyond_accuracy_table, "simulate": simulated_shoppers,
-    "copy": generated_copy, "explain": explanations, "llm": llm_paradigms, "planning": planning, "speech": speech,
+    "copy": generated_copy, "explain": explanations, "llm": llm_paradigms, "tuned-llm": tuned_llm, "planning": planning,
+    "speech": speech,
     "imagery": imagery, "assistant": assistant, "tasks": shopping_tasks, "demo": demo_start,
 }
 

@@ -87,7 +87,7 @@ class Planner:
         if not goal:
             raise BadInput("the goal is empty; say what you are planning, e.g. 'brunch for four on Sunday'")
         constraints = constraints or Constraints()
-        fallback = ""  # set when the model's draft failed and the ranked categories stand in
+        model_note = ""  # what the model did not do (a broken draft, too few needs) and what stood in for it
         if self.needs == "free":
             messages = PLAN.render(goal=goal, catalog_summary=self.catalog_summary())
             draft = self.llm.structured(messages, PlanDraft, log=self.log, purpose=PLAN.id)
@@ -108,18 +108,18 @@ class Planner:
                                             purpose=PLAN_FROM_CATALOG.id)
                 steps = [(s.title, [_catalog_need(c) for c in s.needs]) for s in draft.steps]
             except StructuredOutputError as error:  # a small model's broken JSON: the ranked categories, said so
-                fallback = (f"{self.model_name} gave no valid plan ({str(error)[:80]}...); these are the catalog's "
-                            f"closest categories to the goal, without a model's choice")
-                yield PlanProgress("needs", fallback)
+                model_note = (f"{self.model_name} gave no valid plan ({str(error)[:80]}...); these are the catalog's "
+                              f"closest categories to the goal, without a model's choice")
+                yield PlanProgress("needs", model_note)
                 steps = [(f"Shop for {goal}"[:80], [_catalog_need(c) for c in ranked[:self.ranked_needs]])]
             steps, filled = _at_least(steps, ranked, self.min_needs)
-            if filled and not fallback:
-                fallback = (f"{self.model_name} chose fewer than {self.min_needs} needs; the catalog's next closest "
-                            f"categories ({', '.join(_need_words(c)[:40] for c in filled)}) complete the plan")
+            if filled and not model_note:
+                model_note = (f"{self.model_name} chose fewer than {self.min_needs} needs; the catalog's next closest "
+                              f"categories ({', '.join(_need_words(c)[:40] for c in filled)}) complete the plan")
         # 3. merge repeats; one of each per person where the catalog's products are used up per person
         steps, notes = self._for_party(goal, _merge_repeats(steps))
-        if fallback:
-            notes = [fallback, *notes]
+        if model_note:
+            notes = [model_note, *notes]
         yield PlanProgress("draft", "Plan: " + "; ".join(f"{t} ({', '.join(n.item for n in needs)})" for t, needs in steps))
         # 4. ground step by step, 5. the basket
         grounded: list[PlanStep] = []

@@ -89,10 +89,10 @@ class ItemChat(Trainable):
         self.ids, self.config, self.tokenizer = ids, config, tokenizer
         self.facts = facts or ItemFacts.none(len(ids.codes))
         self.base_name = base_name
-        self._tokens, self._started = 0, 0.0
+        self._tokens, self._started, self._seconds = 0, 0.0, 0.0
         # the prompts at inference read only the IDs (and titles from the IDs' own texts)
-        self._prompts = TaskContext(ids, SequenceData(texts=list(ids.texts)), self.facts, config.history_items,
-                                    config.title_words)
+        self.prompts = TaskContext(ids, SequenceData(texts=list(ids.texts)), self.facts, config.history_items,
+                                   config.title_words)
         names = token_names(ids)
         tokenizer.add_tokens(names)
         model.resize_token_embeddings(len(tokenizer), mean_resizing=False)
@@ -140,7 +140,7 @@ class ItemChat(Trainable):
         return draw_examples(self.context(data), data.splits[split], self.config.tasks, rng, n)
 
     def next_item_prompt(self, history: tuple[int, ...]) -> str:
-        return next_item_prompt(self._prompts, history)
+        return next_item_prompt(self.prompts, history)
 
     # --- training ---
     def loss(self, batch: list[tuple[str, str]]) -> torch.Tensor:
@@ -186,10 +186,13 @@ class ItemChat(Trainable):
 
         self._tokens, self._started = 0, time.perf_counter()
 
-    def epoch_stats(self) -> dict[str, float]:
+    def on_epoch_end(self, epoch: int) -> None:
         import time
 
-        return {"tokens/s": self._tokens / max(time.perf_counter() - self._started, 1e-9)}
+        self._seconds = time.perf_counter() - self._started  # the steps only, not the validation after them
+
+    def epoch_stats(self) -> dict[str, float]:
+        return {"tokens/s": self._tokens / max(self._seconds, 1e-9)}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
@@ -218,11 +221,18 @@ class ItemChat(Trainable):
     def recommend(self, histories: list[tuple[int, ...]], k: int = 10, constrained: bool = True
                   ) -> tuple[list[list[int]], float]:
         """Top-``k`` items per history by beam search over item tokens, and the share of invalid IDs."""
+        return self.recommend_prompts([self.next_item_prompt(h) for h in histories], k, constrained)
+
+    @torch.no_grad()
+    def recommend_prompts(self, prompts: list[str], k: int = 10, constrained: bool = True
+                          ) -> tuple[list[list[int]], float]:
+        """Top-``k`` items after each prompt (a history, or a history and a constraint in words) by beam search
+        over item tokens, constrained to real IDs by default; and the share of invalid IDs."""
         self.model.eval()
         length = self.ids.codes.shape[1]
         lists, invalid, total = [], 0, 0
-        for history in histories:
-            prompt = self.tokenizer(self.next_item_prompt(history), return_tensors="pt").input_ids
+        for text in prompts:
+            prompt = self.tokenizer(text, return_tensors="pt").input_ids
             start = prompt.shape[1]
 
             def allowed(batch_id: int, sent: torch.Tensor) -> list[int]:
@@ -240,22 +250,31 @@ class ItemChat(Trainable):
 
     @torch.no_grad()
     def would_buy_scores(self, history: tuple[int, ...], candidates: list[int]) -> np.ndarray:
-        """P(" Yes" | would this shopper buy the candidate?) per candidate (TALLRec's pointwise ranker): one packed
-        forward for the whole list, reading the answer position of each prompt."""
+        """P(" Yes" | would this shopper buy the candidate?) per candidate: TALLRec's pointwise ranker.
+
+        The prompts differ only in the candidate's ID, which comes after the shared history: the history runs
+        once, its key/value cache is shared by a batch of the candidates' endings (all of one length), about 3x
+        fewer tokens than asking each prompt whole on the Amazon histories."""
+        from transformers import DynamicCache
+
         self.model.eval()
-        context = self._prompts
         yes = self.tokenizer(" Yes", add_special_tokens=False).input_ids[0]
         no = self.tokenizer(" No", add_special_tokens=False).input_ids[0]
-        tokens: list[int] = []
-        positions: list[int] = []
-        last: list[int] = []
-        for candidate in candidates:
-            p = self.tokenizer(would_buy_prompt(context, history, candidate), add_special_tokens=False).input_ids
-            tokens += p
-            positions += range(len(p))
-            last.append(len(tokens) - 1)
-        logits = self.model(input_ids=torch.tensor([tokens]), position_ids=torch.tensor([positions]),
-                            logits_to_keep=torch.tensor(last), use_cache=False).logits[0].float()
+        prompts = [self.tokenizer(would_buy_prompt(self.prompts, history, c), add_special_tokens=False).input_ids
+                   for c in candidates]
+        shared = len(prompts[0]) - len(self.tokenizer(f"{spell(self.ids, candidates[0])}? Answer:",
+                                                      add_special_tokens=False).input_ids)
+        if any(len(p) != len(prompts[0]) or p[:shared] != prompts[0][:shared] for p in prompts):
+            raise KitError(f"{self.base_name or 'this'} tokenizer merges the history into the candidate's ID; the "
+                           "would-buy prompts cannot share the history's cache")
+        cache = DynamicCache()
+        self.model(input_ids=torch.tensor([prompts[0][:shared]]), past_key_values=cache, use_cache=True)
+        cache.batch_repeat_interleave(len(prompts))
+        ends = torch.tensor([p[shared:] for p in prompts])
+        positions = torch.arange(shared, len(prompts[0])).expand(len(prompts), -1)
+        logits = self.model(input_ids=ends, past_key_values=cache, position_ids=positions, use_cache=True,
+                            attention_mask=torch.ones(len(prompts), len(prompts[0]), dtype=torch.long)
+                            ).logits[:, -1].float()
         pair = torch.stack([logits[:, yes], logits[:, no]], dim=1)
         return torch.softmax(pair, dim=1)[:, 0].numpy()
 

@@ -111,9 +111,10 @@ def load_or_build_ids(data: SequenceData, config: SemidsConfig) -> SemanticIds:
     return SemanticIds.load(path) if path.exists() else build_ids(data, config)[0]
 
 
-def _write_card(path: Path, title: str, config: object, result: dict, dataset: str) -> None:
-    lines = [f"# Model card: {title}", "", "Trained by ShopKit (`python -m kit semids train`) on the registry's",
-             f"`{dataset}` train split; early stopping on valid Recall@10. Not a released model.", "",
+def _write_card(path: Path, title: str, config: object, result: dict, dataset: str,
+                how: str = "`python -m kit semids train`; early stopping on valid Recall@10") -> None:
+    lines = [f"# Model card: {title}", "", f"Trained by ShopKit ({how}) on the registry's",
+             f"`{dataset}` train split. Not a released model.", "",
              "## Training settings", "", "```json", json.dumps(asdict(config), indent=2), "```", "",
              "## Result", "", "```json", json.dumps(result, indent=2), "```", ""]
     path.with_suffix(".md").write_text("\n".join(lines))
@@ -254,6 +255,37 @@ def train_chat(data: SequenceData, ids: SemanticIds, config: SemidsConfig, progr
     return model, fit_item_chat(model, data, final, progress, minutes, resume, config.dataset)
 
 
+def tuned_config(config: SemidsConfig, steps_per_epoch: int = 50) -> SemidsConfig:
+    """The settings of a `kit llm tune` run: the clock ends it (no epoch count, no early stop)."""
+    from dataclasses import replace
+
+    tuned = replace(config)
+    tuned.chat = replace(config.chat, epochs=TUNE_EPOCHS, patience=None, steps_per_epoch=steps_per_epoch)
+    return tuned
+
+
+def load_tuned_chat(data: SequenceData, config: SemidsConfig) -> tuple[ItemChat, dict] | None:
+    """The longest-trained `kit llm tune` adapter for this base model and these IDs, loaded; None when none."""
+    from kit.llm.local import LocalChatModel
+
+    if not ids_path(config).exists():  # an adapter is trained on saved IDs: none without them (and nothing built)
+        return None
+    ids = SemanticIds.load(ids_path(config))
+    runs = []
+    for path in run_dir(config).glob(f"chat-{config.chat_model}-{ids_path(config).stem}-{ids.digest()}-*.pt"):
+        saved = torch.load(path, weights_only=False, map_location="cpu")
+        if saved["config"].get("epochs") == TUNE_EPOCHS:
+            runs.append((saved["result"]["minutes"], path, saved))
+    if not runs:
+        return None
+    _, path, saved = max(runs, key=lambda run: run[0])
+    base = LocalChatModel.from_registry(config.chat_model, dtype="float32")
+    settings = ChatItemsConfig(**{**saved["config"], "target_modules": tuple(saved["config"]["target_modules"])})
+    model = ItemChat(base.model, base.tokenizer, ids, settings, item_facts(config.dataset), base_name=config.chat_model)
+    load_adapter(model, path)
+    return model.eval(), {**saved["result"], "adapter": str(path)}
+
+
 def check_minutes(minutes: float | None) -> None:
     if minutes is not None and not minutes > 0:
         raise BadInput(f"--minutes must be positive, got {minutes}")
@@ -312,7 +344,10 @@ def fit_item_chat(model: ItemChat, data: SequenceData, final: Path, progress: bo
     final.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"weights": model.state_dict(), "config": asdict(cfg), "result": summary,
                 "fingerprint": model.fingerprint()}, final)
-    _write_card(final, f"{model.base_name} + LoRA speaking {model.ids.tokenizer} semantic IDs", cfg, summary, dataset)
+    how = (f"`python -m kit llm tune --minutes {minutes:g}`, resumable; the best valid Recall@10 kept"
+           if minutes is not None else "`python -m kit semids train`; early stopping on valid Recall@10")
+    _write_card(final, f"{model.base_name} + LoRA speaking {model.ids.tokenizer} semantic IDs", cfg, summary, dataset,
+                how + ". Tasks and the loss/valid curve against training minutes are in the result below")
     return summary
 
 
@@ -346,8 +381,9 @@ def _tiger(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
 
 
 def _chat(data: SequenceData, config: SemidsConfig, progress: bool) -> dict:
+    """The `kit llm tune` adapter when one is trained for these IDs, else the short default run."""
     ids = load_or_build_ids(data, config)
-    model, trained = train_chat(data, ids, config, progress=progress)
+    model, trained = load_tuned_chat(data, config) or train_chat(data, ids, config, progress=progress)
     subset = _valid_slice(data.splits["test"], config.chat_eval_users, config.chat.seed)
     lists, invalid = model.recommend([e.history for e in subset], k=10)
     result = {**metrics_from_ranks(ranks_from_lists(lists, subset)), **_training(trained)}
