@@ -48,7 +48,7 @@ def image_size(source: ImageInput, max_pixels: int = MAX_PIXELS) -> tuple[int, i
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise BadInput(f"image {_describe(source)} is over the {max_pixels:,}-pixel limit (a possible "
                            f"decompression bomb: {exc}); resize it first.") from exc
-        except UnidentifiedImageError as exc:
+        except (UnidentifiedImageError, SyntaxError, ValueError) as exc:  # a format's header it cannot parse
             raise BadInput(f"not a readable image ({_describe(source)}): {exc}") from exc
         except OSError as exc:
             raise BadInput(f"image {_describe(source)} is corrupt or truncated: {exc}") from exc

@@ -77,6 +77,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 @FAST
 @given(data=st.binary(max_size=2000) | st.binary(max_size=300).map(lambda b: PNG + b)
        | st.binary(max_size=300).map(lambda b: b"\xff\xd8\xff" + b) | st.binary(max_size=300).map(lambda b: b"GIF89a" + b))
+@example(data=b"\x01\xda" + b"\x00" * 10)  # an SGI header with no mode: PIL raised ValueError from the header read
 def test_the_image_loader_answers_or_refuses_any_bytes(data):
     try:
         image = load_image(data)
