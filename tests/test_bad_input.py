@@ -259,6 +259,8 @@ IMAGE_CASES = [
     Case("image", "1 x 10000 strip", lambda tmp: load_image(Image.new("RGB", (1, 10_000))), Answer(lambda i: i.size == (1, 10_000), "kept")),
     Case("image", "a text file", lambda tmp: load_image(write(tmp, "x.jpg", "not a picture")), Refused(BadInput, "x.jpg")),
     Case("image", "a 0-byte file", lambda tmp: load_image(write(tmp, "empty.png", b"")), Refused(BadInput, "empty.png")),
+    Case("image", "an SGI header with no mode (PIL's parser raised ValueError)",
+         lambda tmp: load_image(write(tmp, "odd.rgb", b"\x01\xda" + b"\x00" * 10)), Refused(BadInput, "not a readable image")),
     Case("image", "a truncated JPEG", lambda tmp: load_image(write(tmp, "cut.jpg", photo().read_bytes()[:2000])),
          Refused(BadInput, "cut.jpg")),
     Case("image", "a decompression bomb", lambda tmp: load_image(bomb_png(20_000, 20_000)), Refused(BadInput, "pixel limit")),
