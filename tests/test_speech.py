@@ -32,6 +32,24 @@ def test_arrays_are_resampled_to_16_khz_mono():
     assert load_audio(pcm, sample_rate=16_000).max() == pytest.approx(16_000 / 32_767)
 
 
+def test_loading_whisper_leaves_torchs_thread_count_alone():
+    """CTranslate2 sets the process-wide OpenMP thread count, which torch reads too: before this was guarded,
+    loading whisper gave every later torch computation in a test worker two threads on a shared core."""
+    import torch
+
+    from kit.speech import WhisperTranscriber
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        WhisperTranscriber.from_registry()
+        assert torch.get_num_threads() == 1
+        WhisperTranscriber.from_registry(cpu_threads=2)  # the decoder's own threads, not the process's
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_silence_gives_an_empty_flagged_transcript(whisper):
     transcript = whisper.transcribe(np.zeros(32_000, np.float32), sample_rate=16_000)
     assert transcript.text == "" and transcript.is_silent and transcript.duration == 2.0

@@ -169,9 +169,14 @@ class WhisperTranscriber:
 
     @classmethod
     def from_registry(cls, name: str | None = None, device: str = "cpu", compute_type: str = "int8",
-                      cpu_threads: int = 2, registry: ModelRegistry = REGISTRY,
+                      cpu_threads: int | None = None, registry: ModelRegistry = REGISTRY,
                       language: str | None = "en") -> "WhisperTranscriber":
-        """``name`` defaults to the registry's default speech model (chosen by the ## Speech benchmark)."""
+        """``name`` defaults to the registry's default speech model (chosen by the ## Speech benchmark).
+
+        ``cpu_threads`` defaults to torch's thread count: CTranslate2 sets the process-wide OpenMP thread count
+        that torch reads too, so a larger number here would silently give every later torch computation in the
+        process more threads than it was given (two test workers on two cores then each ran on two threads)."""
+        import torch
         from faster_whisper import WhisperModel
 
         name = name or registry.default("speech")
@@ -181,7 +186,10 @@ class WhisperTranscriber:
         if spec.source_type == "url":
             raise KitError(f"{name!r} is an openai-whisper checkpoint; faster-whisper needs a CTranslate2 model such as whisper-tiny.en")
         resolved = registry.resolve(name)
-        model = WhisperModel(str(resolved.path), device=device, compute_type=compute_type, cpu_threads=cpu_threads)
+        threads = torch.get_num_threads()
+        model = WhisperModel(str(resolved.path), device=device, compute_type=compute_type,
+                             cpu_threads=cpu_threads or threads)
+        torch.set_num_threads(threads)  # an explicit cpu_threads is the decoder's, not the rest of the process's
         return cls(model, name, language if model.model.is_multilingual else "en")
 
     def transcribe(self, audio: AudioInput, sample_rate: int | None = None, beam_size: int = 1,
