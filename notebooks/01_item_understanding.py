@@ -391,7 +391,7 @@ plt.tight_layout(); plt.show()
 # For the tests: the numbers this run produced (notebooks/README.md lists what they must be).
 results = {"grocery_top1": ours["top1"], "grocery_top5": ours["top5"], "baseline_top1": baseline["top1"],
            "n": ours["n"], "final_loss": history.losses[-1], "ft_top1": ft_eval["top1"],
-           "curve": [[stages, round(seconds, 1), top1] for stages, seconds, top1 in curve],
+           "curve": [[stages, round(seconds, 1), top1] for stages, seconds, top1 in curve], "ft_stages": list(FT_STAGES),
            "enrich": {name: {"accuracy": q.accuracy, "majority": q.majority_accuracy, "precision": q.precision,
                              "coverage": q.coverage} for name, q in quality.items()}}
 print("RESULTS_JSON " + json.dumps(results))

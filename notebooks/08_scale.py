@@ -60,7 +60,7 @@ SHARD_SIZE = 32                 # rows per Parquet shard (the CLI's default is 1
 SOURCE_ITEMS = 2_000            # Amazon Scientific items embedded (of 4,385) to grow the vectors from
 VECTORS = 30_000                # grown from their texts
 TARGET_RECALL = 0.95            # recall@10 the chosen index must reach
-KINDS = ("hnsw", "ivf-flat", "ivf-sq8")  # ivf-pq and hnsw-sq8 exist too; training PQ takes a minute more
+KINDS = ("hnsw", "ivf-flat", "ivf-sq8")  # ivf-pq and hnsw-sq8 exist too (try them: PQ stores 4 dims a byte)
 WORK = Path(tempfile.mkdtemp(prefix="shopkit-scale-"))
 
 # %% [markdown]

@@ -132,8 +132,10 @@ def test_activation_caching_resumes_after_a_kill(tmp_path, monkeypatch, untraine
 
 @pytest.fixture(scope="module")
 def small_finetuned(tmp_path_factory):
-    """shopkit-lit-ft on a small, fixed subset: the shipped recipe's code path in about a minute."""
-    config = finetune.FinetuneConfig(unfrozen_stages=1, views=2, epochs=5, lr=1e-4, max_photos=800,
+    """shopkit-lit-ft on a small, fixed subset: the shipped recipe's code path in about a minute (3 epochs after
+    10 heads-only ones: val top-1 0.497 against the heads-only 0.466, test 0.715, measured; 5 and 20 cost 27 s
+    more for 0.02)."""
+    config = finetune.FinetuneConfig(unfrozen_stages=1, views=2, probe_epochs=10, epochs=3, lr=1e-4, max_photos=800,
                                      max_items=300, test_photos=200)  # notebook 01's run: caches shared
     folder, history, metrics = finetune.train_finetuned(tmp_path_factory.mktemp("ft") / "shopkit-lit-ft", config)
     return folder, history, metrics, config
@@ -144,7 +146,7 @@ def test_small_finetune_generalises_to_held_out_photos(small_finetuned):
     assert (folder / "open_clip_model.safetensors").is_file() and (folder / "training.json").is_file()
     assert metrics["grocery_test_top1"] >= 0.35  # 200 held-out test photos against 81 products (chance 0.012)
     assert history.best_epoch >= 0 and metrics["grocery_val_top1"] > metrics["probe_val_top1"]  # FT beat LP on val
-    assert len(history.losses) == 5 and history.losses[-1] < history.losses[0]
+    assert len(history.losses) == 3 and history.losses[-1] < history.losses[0]
 
 
 def test_only_the_top_stages_moved(small_finetuned):
