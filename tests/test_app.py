@@ -26,7 +26,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("app")]
 
 
 @pytest.fixture(scope="module")
-def app(grocery_search, fashion, lit_encoder, minilm):
+def app(grocery_search, fashion_slice, lit_encoder, minilm):
     import torch
     from diffusers import DDPMScheduler
 
@@ -34,7 +34,8 @@ def app(grocery_search, fashion, lit_encoder, minilm):
     from kit.imagery.pixel_pipeline import TextConditionedPixelPipeline, tiny_unet
     from kit.llm.local import LocalChatModel
 
-    small_fashion = CatalogSearch.build(Catalog(fashion.items[:200], name="fashion_products"), lit_encoder)
+    # items of the suite's fashion slice, whose photos the shared fashion_search fixture embeds anyway (disk cache)
+    small_fashion = CatalogSearch.build(Catalog(fashion_slice.items[:200], name="fashion_products"), lit_encoder)
     torch.manual_seed(0)
     pipe = TextConditionedPixelPipeline(tiny_unet(16, 384, (8, 16)), DDPMScheduler(num_train_timesteps=100))
     pipe.set_progress_bar_config(disable=True)
