@@ -52,9 +52,9 @@ def server(app):
     port = sock.getsockname()[1]
     sock.close()
     demo = app_module.build_demo(app)
-    allowed, blocked = app_module.served_paths([s.catalog for s in app.assistant.searches.values()])
+    allowed = app_module.served_paths([s.catalog for s in app.assistant.searches.values()])
     demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                allowed_paths=allowed, blocked_paths=blocked, max_file_size="10mb")
+                allowed_paths=allowed, max_file_size="10mb")
     yield f"http://127.0.0.1:{port}/"
     demo.close()
 
