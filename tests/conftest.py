@@ -44,12 +44,24 @@ def pytest_collection_modifyitems(config, items):
 
 @contextmanager
 def one_worker_builds(name: str) -> Iterator[None]:
-    """While one test worker builds a shared cache in the test KIT_HOME, the other waits, then reads it."""
+    """While one test worker builds a shared cache in the test KIT_HOME, the other waits, then reads it.
+
+    The shared fixtures are the first thing both workers need (the app's and the assistant's set-ups start
+    the run), so the other worker is waiting, not computing: the builder uses every core while it holds the
+    lock, instead of the one it is given for the rest of the run.
+    """
+    import torch
+
     from kit.config import kit_home
     from kit.files import building
 
     with building(kit_home() / "test-fixtures" / name):
-        yield
+        threads = torch.get_num_threads()
+        torch.set_num_threads(os.cpu_count() or threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="session")
@@ -111,15 +123,8 @@ def lit_encoder():
 
     with one_worker_builds("shopkit-lit"):
         if not REGISTRY.status("shopkit-lit").available:
-            import torch
-
-            threads = torch.get_num_threads()
-            torch.set_num_threads(os.cpu_count() or threads)  # the other worker is waiting for this model: both cores
-            try:
-                folder, _, _ = train_lit(config=LitConfig(epochs=15, max_items=600))
-                write_model_card(folder)
-            finally:
-                torch.set_num_threads(threads)
+            folder, _, _ = train_lit(config=LitConfig(epochs=15, max_items=600))
+            write_model_card(folder)
     return ItemEncoder.from_pretrained("shopkit-lit", device="cpu")
 
 
