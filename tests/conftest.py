@@ -64,6 +64,27 @@ def one_worker_builds(name: str) -> Iterator[None]:
             torch.set_num_threads(threads)
 
 
+@pytest.fixture()
+def kit_cli(capsys):
+    """``kit_cli(*args)`` runs ``python -m kit ARGS`` in this process and returns its exit code, stdout and stderr
+    as a ``CompletedProcess``: the same ``main`` without a fresh interpreter importing torch and loading the
+    models again (6-9 s a call). tests/test_cli.py starts the real program once."""
+    from subprocess import CompletedProcess
+
+    from kit.cli import main
+
+    def run(*args) -> CompletedProcess:
+        capsys.readouterr()  # what the test printed before is not the command's
+        try:
+            code = main([str(arg) for arg in args])
+        except SystemExit as exit_:  # argparse's refusals exit, as they do in the program
+            code = exit_.code
+        out = capsys.readouterr()
+        return CompletedProcess(list(args), code, out.out, out.err)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def minilm():
     from kit.clip.towers import load_text_encoder

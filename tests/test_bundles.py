@@ -1,7 +1,5 @@
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -149,20 +147,16 @@ def test_bundle_completion(youshu):
         assert f"in {e.shared_bundles} bundle(s) together with item {e.together_with}" in e.why
 
 
-def run_kit(*args):
-    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True, timeout=900)
-
-
-def test_cli_train_then_eval(youshu):
-    trained = run_kit("bundles", "train", "--dataset", "youshu", "--model", "lightgcn", "--epochs", "2", "--json")
+def test_cli_train_then_eval(youshu, kit_cli):
+    trained = kit_cli("bundles", "train", "--dataset", "youshu", "--model", "lightgcn", "--epochs", "2", "--json")
     assert trained.returncode == 0, trained.stderr
-    evaluated = run_kit("bundles", "eval", "--dataset", "youshu", "--model", "lightgcn", "--json")
+    evaluated = kit_cli("bundles", "eval", "--dataset", "youshu", "--model", "lightgcn", "--json")
     assert evaluated.returncode == 0, evaluated.stderr
     metrics = json.loads(evaluated.stdout)
     assert set(metrics) == {"recall@20", "ndcg@20", "recall@40", "ndcg@40"}
     assert metrics == pytest.approx(json.loads(trained.stdout), abs=1e-5)
 
 
-def test_cli_unknown_model_is_refused():
-    result = run_kit("bundles", "eval", "--model", "gpt")
+def test_cli_unknown_model_is_refused(kit_cli):
+    result = kit_cli("bundles", "eval", "--model", "gpt")
     assert result.returncode == 2 and "invalid choice: 'gpt'" in result.stderr

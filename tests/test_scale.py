@@ -5,9 +5,6 @@ The 100k and 1M measurements are `make bench` (docs/benchmarks.md, ## Scale)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -236,11 +233,9 @@ def test_ray_engine_gives_the_local_vectors_and_search_reads_the_shards(small_ca
     assert [r.id for r in search.text(query, k=5)] == [r.id for r in built.text(query, k=5)]
 
 
-def test_embed_command(small_catalog, tmp_path):
-    env = {**os.environ}
-    run = subprocess.run([sys.executable, "-m", "kit", "embed", str(small_catalog), "--out", str(tmp_path / "o"),
-                          "--model", "shopkit-lit", "--shard-size", "8", "--limit", "10", "--json"],
-                         capture_output=True, text=True, timeout=600, env=env)
+def test_embed_command(small_catalog, tmp_path, kit_cli):
+    run = kit_cli("embed", small_catalog, "--out", tmp_path / "o", "--model", "shopkit-lit", "--shard-size", "8",
+                  "--limit", "10", "--json")
     assert run.returncode == 0, run.stderr
     report = json.loads(run.stdout)
     assert report["rows"] == 10 and report["shards"] == 2 and len(report["errors"]) == 2

@@ -1,6 +1,4 @@
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -133,12 +131,8 @@ def test_hybrid_is_never_worse_than_its_better_part_on_the_public_sets(grocery_s
             assert quality["hybrid"][measure] >= better - 0.02, (name, measure, quality)
 
 
-def run_kit(*args):
-    return subprocess.run([sys.executable, "-m", "kit", *args], capture_output=True, text=True, timeout=600)
-
-
-def test_cli_search_prints_json_best_first(lit_encoder):
-    result = run_kit("search", "green apple", "--catalog", "grocery_store", "--k", "5", "--json")
+def test_cli_search_prints_json_best_first(lit_encoder, kit_cli):
+    result = kit_cli("search", "green apple", "--catalog", "grocery_store", "--k", "5", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert len(rows) == 5 and set(rows[0]) == {"id", "title", "score", "why"} and all(r["why"] for r in rows)
@@ -146,22 +140,22 @@ def test_cli_search_prints_json_best_first(lit_encoder):
     assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
 
 
-def test_cli_search_by_image(lit_encoder):
+def test_cli_search_by_image(lit_encoder, kit_cli):
     photo = grocery_photos("test")[0]
-    result = run_kit("search", "--image", str(photo.path), "--catalog", "grocery_store", "--k", "5", "--json")
+    result = kit_cli("search", "--image", str(photo.path), "--catalog", "grocery_store", "--k", "5", "--json")
     assert result.returncode == 0, result.stderr
     assert photo.item_id in [r["id"] for r in json.loads(result.stdout)]
 
 
-def test_cli_errors_are_clear(lit_encoder):
-    empty = run_kit("search", "", "--catalog", "grocery_store", "--json")
+def test_cli_errors_are_clear(lit_encoder, kit_cli):
+    empty = kit_cli("search", "", "--catalog", "grocery_store", "--json")
     assert empty.returncode == 2 and "give a query with words" in empty.stderr
-    unknown = run_kit("search", "milk", "--catalog", "ikea")
+    unknown = kit_cli("search", "milk", "--catalog", "ikea")
     assert unknown.returncode == 2 and "unknown catalog 'ikea'" in unknown.stderr and "grocery_store" in unknown.stderr
 
 
-def test_cli_eval_image_retrieval(lit_encoder):
-    result = run_kit("eval", "image-retrieval", "--catalog", "grocery_store", "--split", "test", "--limit", "60", "--json")
+def test_cli_eval_image_retrieval(lit_encoder, kit_cli):
+    result = kit_cli("eval", "image-retrieval", "--catalog", "grocery_store", "--split", "test", "--limit", "60", "--json")
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert metrics["n"] == 60 and 0.4 < metrics["top1"] <= metrics["top5"] <= 1.0
@@ -177,8 +171,8 @@ def test_grocery_confusions_name_real_mistakes(lit_encoder, grocery):
     assert counts == sorted(counts, reverse=True) and sum(counts) <= round((1 - accuracy) * 300)
 
 
-def test_cli_eval_fashion_reports_title_to_photo_and_zero_shot_attributes(fashion_search):
-    result = run_kit("eval", "image-retrieval", "--catalog", "fashion_products", "--limit", "80", "--max-items",
+def test_cli_eval_fashion_reports_title_to_photo_and_zero_shot_attributes(fashion_search, kit_cli):
+    result = kit_cli("eval", "image-retrieval", "--catalog", "fashion_products", "--limit", "80", "--max-items",
                      str(len(fashion_search.catalog)), "--json")  # the photos fashion_search embedded
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
