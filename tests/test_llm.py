@@ -122,22 +122,90 @@ def test_local_model_returns_schema_valid_json_with_constrained_decoding(smollm)
     assert all(r.error is None for r in log.records)
 
 
-@pytest.mark.slow
+def write_tiny_gguf(path, seed: int = 0, hidden: int = 64, layers: int = 2, heads: int = 2, kv_heads: int = 1,
+                    ffn: int = 128) -> None:
+    """A GGUF file shaped like SmolLM2's (llama, Q8_0 weights, byte-level BPE, a ChatML template) but tiny:
+    random weights, 262 tokens. Loading it runs transformers' GGUF path in a second, where SmolLM2's
+    49,152-token vocabulary alone takes transformers ~20 s to parse (three times per load); the real file is
+    de-quantized by the session's first load of the chat model."""
+    import numpy as np
+    from gguf import GGMLQuantizationType, GGUFWriter
+    from gguf.quants import quantize
+
+    printable = [*range(33, 127), *range(161, 173), *range(174, 256)]
+    byte_tokens = [chr(b) for b in printable] + [chr(256 + i) for i in range(256 - len(printable))]  # GPT-2's bytes
+    merges = ["\u0120 t", "h e", "\u0120t he"]
+    tokens = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", *byte_tokens, *(m.replace(" ", "") for m in merges)]
+    writer = GGUFWriter(str(path), "llama")
+    writer.add_context_length(256)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv_heads)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_rope_dimension_count(hidden // heads)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_vocab_size(len(tokens))
+    writer.add_tokenizer_model("gpt2")
+    writer.add_tokenizer_pre("smollm")
+    writer.add_token_list(tokens)
+    writer.add_token_types([3] * 3 + [1] * (len(tokens) - 3))  # 3: control tokens
+    writer.add_token_merges(merges)
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+    writer.add_unk_token_id(0)
+    writer.add_pad_token_id(2)
+    writer.add_add_bos_token(False)
+    writer.add_chat_template("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+                             "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    rng = np.random.default_rng(seed)
+
+    def q8_0(name: str, rows: int, columns: int) -> None:
+        weights = rng.normal(0.0, 0.2, size=(rows, columns)).astype(np.float32)
+        writer.add_tensor(name, quantize(weights, GGMLQuantizationType.Q8_0), raw_dtype=GGMLQuantizationType.Q8_0)
+
+    head = hidden // heads
+    q8_0("token_embd.weight", len(tokens), hidden)
+    for i in range(layers):
+        writer.add_tensor(f"blk.{i}.attn_norm.weight", np.ones(hidden, np.float32))
+        writer.add_tensor(f"blk.{i}.ffn_norm.weight", np.ones(hidden, np.float32))
+        q8_0(f"blk.{i}.attn_q.weight", hidden, hidden)
+        q8_0(f"blk.{i}.attn_k.weight", kv_heads * head, hidden)
+        q8_0(f"blk.{i}.attn_v.weight", kv_heads * head, hidden)
+        q8_0(f"blk.{i}.attn_output.weight", hidden, hidden)
+        q8_0(f"blk.{i}.ffn_gate.weight", ffn, hidden)
+        q8_0(f"blk.{i}.ffn_up.weight", ffn, hidden)
+        q8_0(f"blk.{i}.ffn_down.weight", hidden, ffn)
+    writer.add_tensor("output_norm.weight", np.ones(hidden, np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+
+
 def test_a_gguf_model_is_dequantized_once_then_read_from_its_plain_copy(tmp_path, monkeypatch):
-    """De-quantizing SmolLM2's GGUF takes about 20 s on 2 cores; the copy it leaves loads in a few seconds and is
-    the same model (every weight, the tokenizer's chat template, the same reply)."""
+    """The first load de-quantizes and leaves a plain copy (atomically); the next load reads the copy, never the
+    GGUF, and is the same model (every weight, the tokenizer's chat template, the same reply)."""
     import torch
+    import transformers
 
     from kit.llm.local import LocalChatModel, _plain_copy
-    from kit.registry import REGISTRY
 
-    monkeypatch.setenv("KIT_HOME", str(tmp_path))  # an empty cache: the first load must de-quantize
-    gguf = REGISTRY.resolve("smollm2-135m-instruct").weights_path
+    monkeypatch.setenv("KIT_HOME", str(tmp_path / "home"))  # an empty cache: the first load must de-quantize
+    gguf = tmp_path / "models" / "tiny-llama-q8_0.gguf"
+    gguf.parent.mkdir()
+    write_tiny_gguf(gguf)
     assert not _plain_copy(gguf).exists()
-    first = LocalChatModel.from_registry(dtype="float32")
-    assert _plain_copy(gguf).is_dir() and _plain_copy(gguf).is_relative_to(tmp_path)
+    first = LocalChatModel.from_path(gguf, dtype="float32")
+    assert _plain_copy(gguf).is_dir() and _plain_copy(gguf).is_relative_to(tmp_path / "home")
     assert not [p for p in _plain_copy(gguf).parent.iterdir() if p.name.startswith(".")]  # no half-written folder
-    second = LocalChatModel.from_registry(dtype="float32")
+    reads = []
+    original = transformers.AutoModelForCausalLM.from_pretrained
+    monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
+                        lambda *args, **kwargs: reads.append((args, kwargs)) or original(*args, **kwargs))
+    second = LocalChatModel.from_path(gguf, dtype="float32")
+    assert reads and all("gguf_file" not in kwargs and str(_plain_copy(gguf)) in map(str, args) for args, kwargs in reads)
     weights = first.model.state_dict()
     assert all(torch.equal(weights[name], value) for name, value in second.model.state_dict().items())
     assert second.tokenizer.chat_template == first.tokenizer.chat_template
