@@ -61,6 +61,7 @@ RQVAE_EPOCHS = 25       # the benchmark uses 200
 SASREC_EPOCHS = 3       # the benchmark: up to 200 with early stopping
 TIGER_EPOCHS = 1        # the benchmark: up to 20
 TIGER_WIDTH = 64        # the benchmark: 128
+TIGER_VALID_USERS = 200  # valid users the generator is scored on after each epoch (beam search); the benchmark: 1,000
 EVAL_USERS = 300        # test users scored by the generator here (beam search is the slow part); the benchmark: all
 
 # %% [markdown]
@@ -137,7 +138,8 @@ for second in sorted(set(ids.codes[ids.items_with_prefix((top,)), 1].tolist()))[
 # %%
 config.tokenizer = "rqvae"
 config.sasrec = replace(config.sasrec, epochs=SASREC_EPOCHS)
-config.tiger = replace(config.tiger, epochs=TIGER_EPOCHS, d_model=TIGER_WIDTH, d_ff=4 * TIGER_WIDTH, valid_users=200)
+config.tiger = replace(config.tiger, epochs=TIGER_EPOCHS, d_model=TIGER_WIDTH, d_ff=4 * TIGER_WIDTH,
+                       valid_users=TIGER_VALID_USERS)
 config.eval_users = EVAL_USERS
 results = evaluate(data, config, models=("popularity", "content", "sasrec", "tiger"), progress=False)
 for name, metrics in results.items():

@@ -105,7 +105,7 @@ LESSONS = (
            and r["sasrec"] > r["popularity"] and r["tiger"] > r["popularity"] and r["invalid_constrained"] == 0,
            "every item has a unique ID; the RQ-VAE collides less than k-means; SASRec and the generator beat "
            "popularity; constrained beams name only real items",
-           test_parameters={"SASREC_EPOCHS": 2, "EVAL_USERS": 100}),
+           test_parameters={"SASREC_EPOCHS": 1, "EVAL_USERS": 100, "TIGER_VALID_USERS": 50}),
     Lesson("08_scale", "a resumable embedding job into Parquet shards (local or Ray), recall-latency curves, the "
            "index card, filters", ("grocery_store", "amazon_scientific"),
            lambda r: r["shards"] == 3 and r["resumed_only"] == [1] and r["same_after_resume"] and r["recall"] >= 0.95
