@@ -205,7 +205,8 @@ def test_a_gguf_model_is_dequantized_once_then_read_from_its_plain_copy(tmp_path
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained",
                         lambda *args, **kwargs: reads.append((args, kwargs)) or original(*args, **kwargs))
     second = LocalChatModel.from_path(gguf, dtype="float32")
-    assert reads and all("gguf_file" not in kwargs and str(_plain_copy(gguf)) in map(str, args) for args, kwargs in reads)
+    plain = str(_plain_copy(gguf))
+    assert reads and all("gguf_file" not in kwargs and plain in map(str, args) for args, kwargs in reads)
     weights = first.model.state_dict()
     assert all(torch.equal(weights[name], value) for name, value in second.model.state_dict().items())
     assert second.tokenizer.chat_template == first.tokenizer.chat_template
