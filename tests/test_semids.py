@@ -214,7 +214,7 @@ def make_tiny_chat(ids, base_name: str = "tiny-llama", **settings):
     model = LlamaForCausalLM(LlamaConfig(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64,
                                          num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=2,
                                          tie_word_embeddings=True))
-    config = ChatItemsConfig(**{"rank": 4, "alpha": 8, "lr": 1e-2, "history_items": 3, **settings})
+    config = ChatItemsConfig(**{"rank": 4, "alpha": 8, "lr": 1e-2, "warmup_steps": 1, "history_items": 3, **settings})
     return ItemChat(model, tokenizer, ids, config, base_name=base_name)
 
 
@@ -260,7 +260,7 @@ def test_would_buy_scores_read_each_candidate_as_if_it_were_asked_alone(toy_ids,
     from kit.semids.item_tasks import would_buy_prompt
 
     chat, history, candidates = make_tiny_chat(toy_ids, tasks={"would_buy": 1.0}), (3, 4, 5), [6, 20, 13, 6]
-    optimizer = chat.configure_optimizers()
+    optimizer, _ = chat.configure_optimizers()  # the full rate from the first step (warmup_steps=1)
     for step in range(5):  # new item tokens start alike: a few steps tell them apart
         loss = chat.loss(chat.examples(toy_data, "train", np.random.default_rng(step), 8))
         optimizer.zero_grad()
@@ -333,7 +333,7 @@ def test_item_chat_speaks_only_real_items_and_trains_only_adapters_and_new_token
     assert state and all("lora" in name or "token_adapter" in name or "trainable_tokens" in name for name in state)
     assert sum(v.numel() for v in state.values()) < 0.5 * sum(p.numel() for p in chat.parameters())
 
-    optimizer = chat.configure_optimizers()
+    optimizer, _ = chat.configure_optimizers()  # the full rate from the first step (warmup_steps=1)
     batch = chat.examples(toy_data, "train", np.random.default_rng(0), 16)
     first = chat.loss(batch).item()
     for _ in range(15):
@@ -455,3 +455,15 @@ def test_the_tuned_models_reports_rank_the_same_cases_and_filter_the_baseline_by
     assert steering["baseline filtered by the constraint"]["satisfies"] == 1.0  # the filter keeps only matching items
     assert steering["baseline, unconstrained"]["satisfies"] < 1.0  # popularity alone ignores the constraint
     assert 0 <= steering["tuned LLM, steered in words"]["satisfies"] <= 1
+
+
+def test_the_chat_models_rate_warms_up_then_holds(toy_ids):
+    """The tuned chat model's schedule: the rate rises linearly over ``warmup_steps`` steps, then holds at ``lr``."""
+    chat = make_tiny_chat(toy_ids, lr=1e-3, warmup_steps=4)
+    optimizer, schedule = chat.configure_optimizers()
+    rates = []
+    for _ in range(6):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        schedule.step()
+    assert rates == pytest.approx([2.5e-4, 5e-4, 7.5e-4, 1e-3, 1e-3, 1e-3])

@@ -123,7 +123,7 @@ def step_profile(chat: ItemChat, data: SequenceData, steps: int = 5, seed: int =
     optimizer, and the answer and total tokens per step, over ``steps`` steps on a copy of the optimizer state
     (the weights move: profile a model you are about to train or throw away)."""
     rng = np.random.default_rng(seed)
-    optimizer = chat.configure_optimizers()
+    optimizer, _ = chat.configure_optimizers()  # the schedule is not stepped: these steps are thrown away
     chat.train()
     totals = {"data": 0.0, "forward": 0.0, "backward": 0.0, "optimizer": 0.0, "tokens": 0.0, "answer_tokens": 0.0}
     for _ in range(steps):

@@ -332,7 +332,8 @@ def fit_item_chat(model: ItemChat, data: SequenceData, final: Path, progress: bo
         return metrics_from_ranks(ranks_from_lists(lists, valid))["recall@10"]
 
     result = fit(model, batches, epochs=cfg.epochs, validate=validate, patience=cfg.patience,
-                 valid_name="valid_recall@10", checkpoint=checkpoint, desc="chat model", progress=progress,
+                 max_grad_norm=cfg.max_grad_norm, valid_name="valid_recall@10", checkpoint=checkpoint,
+                 desc="chat model", progress=progress,
                  max_seconds=budget, meta={"fingerprint": model.fingerprint()})
     curve = [{"minutes": round(seconds / 60, 2), **entry} for seconds, entry in
              zip(result.epoch_seconds, [h for h in result.history if h["epoch"] >= 0])]
