@@ -37,6 +37,7 @@ from kit.logs import configure_logging
 configure_logging()  # one line per step from the kit, no library chatter (verbose=True shows it)
 
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -216,6 +217,14 @@ pd.DataFrame(rows)
 # naming the smallest kind: IVF-PQ (`"ivf-pq"`), smaller still, whose recall stays far below 0.95 at this
 # compression (docs/benchmarks.md).
 # </details>
+
+# %% [markdown]
+# ## Clean up
+# The shards and the index above live in a temporary folder (about 40 MB); remove it when you are done, or it
+# stays on the disk until the machine cleans its temporary files.
+
+# %%
+shutil.rmtree(WORK, ignore_errors=True)
 
 # %% [markdown]
 # ## References
