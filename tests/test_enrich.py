@@ -209,3 +209,42 @@ def test_a_trusted_head_fills_the_copys_photo_facts_and_an_untrusting_one_fills_
     catalog = Catalog(labelled, name="toy")
     copy = write_copy([bare[0]], TemplateWriter(), FactChecker.for_catalog(catalog), photo=photo).texts[0]
     assert copy.from_photo == list(filled[0].from_photo)
+
+
+def test_a_photo_tower_tuned_on_the_labels_learns_them_and_its_heads_read_only_with_it(toy, tmp_path, monkeypatch):
+    import torch
+
+    from kit.enrich.features import load_towers
+    from kit.enrich.tower import TowerConfig, load_tower, save_tower, tower_file, tune_photo_tower
+
+    train, val, test = toy
+    towers = load_towers()
+    before = {k: v.clone() for k, v in towers.model.visual.trunk.state_dict().items()}
+    tower = tune_photo_tower(train, val, ["colour", "size"], TowerConfig(epochs=10, views=1, batch_size=8), towers)
+    # the tower's own linear layers learn the planted colour (val accuracy is the mean over colour and size,
+    # and size is a coin flip: about (1 + 0.5) / 2 when colour is read right)
+    assert max(tower.history["val_accuracy"]) >= 0.7 and tower.classes["size"] == ["M", "S"]
+    assert all(k.startswith(("blocks.4", "blocks.5", "blocks.6", "conv_head", "bn2")) for k in tower.state)
+    changed = [k for k, v in tower.state.items() if v.is_floating_point() and not torch.equal(v, before[k])]
+    assert changed and towers.model.visual.trunk.state_dict()["conv_head.weight"].equal(before["conv_head.weight"])
+    path = save_tower(tower)
+    assert path == tower_file(tower.digest) and load_tower(path).digest == tower.digest
+
+    tuned = load_towers(tower.digest)
+    heads = train_heads(train, ["colour"], "photo", val, towers=tuned)
+    assert heads["colour"].photo_tower_id == tower.digest
+    quality = evaluate_head(heads["colour"], item_features(test, "photo", tuned), labels_of(test, "colour"))
+    assert quality.accuracy >= 0.9
+    assert not np.allclose(item_features(test[:3], "photo", tuned), item_features(test[:3], "photo", towers))
+    blank = Catalog([Item(id=i.id, title=i.title, category="thing", image=i.image) for i in test], name="toy")
+    assert enrich(blank, heads).report["colour"].filled > 0  # finds its tower by the id the heads recorded
+    with pytest.raises(BadInput, match="tower"):
+        enrich(blank, heads, towers)  # features of another tower would be read as if they were its own
+    (tmp_path / "bad.pt").write_text("not a tower")
+    with pytest.raises(BadInput, match="cannot read a photo tower"):
+        load_tower(tmp_path / "bad.pt")
+    with pytest.raises(BadInput, match="too few labels"):
+        tune_photo_tower(train, val, ["category_less"], TowerConfig(epochs=1), towers)
+    path.unlink()
+    with pytest.raises(BadInput, match="cannot read a photo tower"):
+        load_towers(tower.digest)  # heads whose tower is gone say how to train them again

@@ -1,7 +1,8 @@
 """What the heads read: an item's photo, its title, or both, as the kit's cached tower features.
 
-Photo: the pooled 1280-d features of the frozen ImageNet efficientnet-lite0 trunk (the image tower of
-shopkit-lit, cached by file content and shared with its training, the app and the search), beside a
+Photo: the pooled 1280-d features of the efficientnet-lite0 trunk, either frozen with its ImageNet weights (the
+image tower of shopkit-lit, cached by file content and shared with its training, the app and the search) or
+with its top stages tuned on the catalog's own labels (:mod:`kit.enrich.tower`), beside a
 colour histogram of the product's own pixels: pooled deep features keep shape far better than colour
 (fashion colour from the photo: 0.51 top-1 with the trunk alone, 0.64 with the histogram beside it,
 article type and gender unchanged; measured on the test split). Title: the
@@ -12,8 +13,9 @@ L2-normalized, side by side.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Sequence, get_args
+from typing import Any, Literal, Sequence, get_args
 
 import numpy as np
 
@@ -24,12 +26,33 @@ FeatureView = Literal["photo", "title", "photo+title"]
 VIEWS: tuple[str, ...] = get_args(FeatureView)
 
 
-def load_towers():
-    """The frozen pretrained towers whose features the heads read (create once, pass to every call)."""
+@dataclass
+class Towers:
+    """What the heads read features with: the pretrained towers, and the photo trunk's top stages as tuned on a
+    catalog's labels (None: the frozen ImageNet trunk)."""
+
+    model: Any
+    preprocess: Any
+    tokenizer: Any
+    photo_tower: Any = None  # a kit.enrich.tower.PhotoTower
+    photo_tower_id: str = ""  # its digest, recorded by the heads trained on its features
+
+
+def load_towers(photo_tower_id: str = "") -> Towers:
+    """The towers whose features the heads read (create once, pass to every call); ``photo_tower_id``: a saved
+    tuned photo tower (kit/enrich/tower.py) to read photos with instead of the frozen trunk (heads record it)."""
     from kit.clip.lit import create_untrained
     from kit.config import kit_home
 
-    return create_untrained(kit_home() / "tmp" / "enrich-towers")
+    model, preprocess, tokenizer = create_untrained(kit_home() / "tmp" / "enrich-towers")
+    if not photo_tower_id:
+        return Towers(model, preprocess, tokenizer)
+    from kit.enrich.tower import load_tower, tower_file
+
+    tower = load_tower(tower_file(photo_tower_id))
+    if tower.digest != photo_tower_id:
+        raise BadInput(f"the photo tower in {tower_file(photo_tower_id)} is not {photo_tower_id}; tune it again")
+    return Towers(model, preprocess, tokenizer, tower, photo_tower_id)
 
 
 HISTOGRAM_KEY = "colour-histogram__hsv-12x4x4"  # the feature cache's name for colour_histograms (change with it)
@@ -65,24 +88,28 @@ def _normalized(features: np.ndarray) -> np.ndarray:
     return features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
 
 
-def item_features(items: Sequence[Item], view: FeatureView, towers=None) -> np.ndarray:
+def item_features(items: Sequence[Item], view: FeatureView, towers: Towers | None = None) -> np.ndarray:
     """(len(items), D) features of ``items`` as ``view`` sees them; an item without a photo is refused for a
     photo view (filter first: ``[i for i in items if i.image]``)."""
     from kit.clip.lit import image_trunk_features, text_trunk_features
+    from kit.enrich.tower import tower_features
 
     if view not in VIEWS:
         raise BadInput(f"unknown view {view!r}; the views are {', '.join(VIEWS)}")
     items = list(items)
     if not items:
         raise BadInput("no items to read features from")
-    model, preprocess, tokenizer = towers or load_towers()
+    towers = towers or load_towers()
+    model, preprocess, tokenizer = towers.model, towers.preprocess, towers.tokenizer
     parts = []
     if "photo" in view:
         missing = [item.id for item in items if item.image is None]
         if missing:
             raise BadInput(f"{len(missing)} items have no photo (first: {missing[0]}); use view='title' for them")
         paths = [item.image for item in items]
-        parts += [_normalized(image_trunk_features(model, preprocess, paths)), _normalized(colour_histograms(paths))]
+        trunk = (tower_features(towers.photo_tower, model, preprocess, paths) if towers.photo_tower is not None
+                 else image_trunk_features(model, preprocess, paths))
+        parts += [_normalized(trunk), _normalized(colour_histograms(paths))]
     if "title" in view:
         parts.append(_normalized(text_trunk_features(model, tokenizer, [item.title or item.id for item in items])))
     return np.concatenate(parts, axis=1).astype(np.float32)

@@ -41,12 +41,17 @@ class EnrichResult:
                          for name, r in self.report.items())
 
 
+def photo_tower_of(heads: dict[str, AttributeHead]) -> str:
+    """The tuned photo tower the photo heads read with ("" for the frozen trunk); heads trained together share one."""
+    return next((h.photo_tower_id for h in heads.values() if "photo" in h.view), "")
+
+
 def enrich(catalog: Catalog, heads: dict[str, AttributeHead], towers=None) -> EnrichResult:
     """Each head fills its attribute on the items that lack it, where its confidence reaches the operating
     point; an item that has the attribute keeps its label. The input catalog is not changed."""
     if not heads:
         raise BadInput("no heads to enrich with; train them first (kit.enrich.train_heads)")
-    towers = towers or load_towers()
+    towers = towers or load_towers(photo_tower_of(heads))
     filled: dict[str, dict[str, str]] = {}
     result = EnrichResult(catalog)
     for attribute, head in heads.items():
@@ -57,6 +62,9 @@ def enrich(catalog: Catalog, heads: dict[str, AttributeHead], towers=None) -> En
         report.unreadable = len(lacking) - len(readable)
         if not readable:
             continue
+        if "photo" in head.view and head.photo_tower_id != towers.photo_tower_id:
+            raise BadInput(f"the {attribute!r} head reads photos with tower {head.photo_tower_id or 'imagenet'!r}, "
+                           f"not {towers.photo_tower_id or 'imagenet'!r}: pass the towers it was trained with")
         labels, confidence = head.predict(item_features(readable, head.view, towers))
         for item, label, trusted, conf in zip(readable, labels, head.trusted(confidence), confidence):
             if trusted:

@@ -39,6 +39,7 @@ class AttributeHead:
     majority: str  # the commonest training label: the trivial baseline
     too_few: dict[str, int] = field(default_factory=dict)  # labels with fewer than MIN_EXAMPLES training items
     seconds: float = 0.0
+    photo_tower_id: str = ""  # the tuned photo tower whose features it reads ("": the frozen ImageNet trunk)
 
     @property
     def classes(self) -> list[str]:
@@ -146,9 +147,12 @@ def train_heads(items: Sequence[Item], attributes: Sequence[str], view: FeatureV
         items, val_items = [i for i in items if i.image], [i for i in val_items if i.image]
     towers = towers or load_towers()
     features, val_features = item_features(items, view, towers), item_features(val_items, view, towers)
-    return {attribute: train_head(features, labels_of(items, attribute), val_features, labels_of(val_items, attribute),
-                                  attribute, view, target_precision, c)
-            for attribute in attributes}
+    heads = {attribute: train_head(features, labels_of(items, attribute), val_features,
+                                   labels_of(val_items, attribute), attribute, view, target_precision, c)
+             for attribute in attributes}
+    for head in heads.values():
+        head.photo_tower_id = towers.photo_tower_id if "photo" in view else ""
+    return heads
 
 
 def evaluate_head(head: AttributeHead, features: np.ndarray, labels: Sequence[str | None]) -> HeadQuality:

@@ -9,9 +9,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from kit.catalog import Catalog, Item
-from kit.enrich.features import FeatureView, item_features, load_towers
-from kit.enrich.fill import enrich
+from kit.enrich.features import FeatureView, Towers, item_features, load_towers
+from kit.enrich.fill import enrich, photo_tower_of
 from kit.enrich.heads import AttributeHead, HeadQuality, evaluate_head, labels_of, load_heads, train_heads
+from kit.enrich.tower import TowerConfig, save_tower, tune_photo_tower
 from kit.errors import BadInput
 
 
@@ -58,6 +59,9 @@ def measure(heads: dict[str, AttributeHead], items: list[Item], towers=None) -> 
     """Each head's quality on ``items`` (features read once)."""
     view = next(iter(heads.values())).view
     items = [i for i in items if i.image] if "photo" in view else items
+    towers = towers or load_towers(photo_tower_of(heads))
+    if "photo" in view and photo_tower_of(heads) != towers.photo_tower_id:
+        raise BadInput("these heads read photos with another photo tower than the one given")
     features = item_features(items, view, towers)
     return {name: evaluate_head(head, features, labels_of(items, name)) for name, head in heads.items()}
 
@@ -100,12 +104,25 @@ def hide_and_refill(heads: dict[str, AttributeHead], items: list[Item], share: f
 
 
 def train_catalog_heads(catalog: Catalog, view: FeatureView = "photo", attributes: list[str] | None = None,
-                        target_precision: float = 0.95, save: bool = True, towers=None) -> tuple[dict[str, AttributeHead], Splits, float]:
-    """(heads, splits, seconds): every attribute's head on the catalog's splits, saved where ``fill`` finds them."""
-    towers = towers or load_towers()
+                        target_precision: float = 0.95, save: bool = True, towers: Towers | None = None,
+                        tune_tower: TowerConfig | None = None) -> tuple[dict[str, AttributeHead], Splits, float]:
+    """(heads, splits, seconds): every attribute's head on the catalog's splits, saved where ``fill`` finds them.
+
+    ``tune_tower``: first tune the photo trunk's top stages on the same labels (kit/enrich/tower.py; minutes,
+    not seconds) and read the photos with it; the tower is saved beside the heads, which record it. The seconds
+    count the tower's training too.
+    """
     splits = catalog_splits(catalog)
+    chosen = attributes_for(catalog, attributes)
     started = time.perf_counter()
-    heads = train_heads(splits.fit, attributes_for(catalog, attributes), view, splits.val, target_precision, towers=towers)
+    if tune_tower is not None and "photo" in view:
+        tower = tune_photo_tower(splits.fit, splits.val, chosen, tune_tower, towers)
+        digest = tower.digest
+        save_tower(tower) if save else None
+        base = towers or load_towers()
+        towers = Towers(base.model, base.preprocess, base.tokenizer, tower, digest)
+    towers = towers or load_towers()
+    heads = train_heads(splits.fit, chosen, view, splits.val, target_precision, towers=towers)
     seconds = time.perf_counter() - started
     if save:
         from kit.enrich.heads import save_heads

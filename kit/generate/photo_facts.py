@@ -26,6 +26,7 @@ from kit.catalog import Catalog, Item
 from kit.clip.encoder import ItemEncoder
 from kit.clip.zero_shot import zero_shot
 from kit.enrich.features import item_features, load_towers
+from kit.enrich.fill import photo_tower_of
 from kit.enrich.heads import AttributeHead
 from kit.enrich.recipe import trained_heads
 from kit.generate.facts import LABEL_OF, MISSING, ItemFacts
@@ -76,7 +77,7 @@ class PhotoFacts:
         if not self.heads or not items:
             return [{} for _ in items]
         if self.towers is None:  # once per reader, not once per item: a copy run fills item after item
-            self.towers = load_towers()
+            self.towers = load_towers(photo_tower_of(self.heads))
         features = item_features(items, "photo", self.towers)
         out: list[dict[str, tuple[str, bool]]] = [{} for _ in items]
         for fact, head in self.heads.items():

@@ -217,9 +217,11 @@ class CatalogSearch:
         out = [""] * len(rows)
         readable = [n for n, i in enumerate(rows) if self.catalog.items[i].image is not None]
         if readable:
-            from kit.enrich.features import item_features
+            from kit.enrich.features import item_features, load_towers
 
-            labels, confidence = head.predict(item_features([self.catalog.items[rows[n]] for n in readable], "photo"))
+            towers = load_towers(head.photo_tower_id)
+            labels, confidence = head.predict(item_features([self.catalog.items[rows[n]] for n in readable], "photo",
+                                                            towers))
             for n, label, trusted in zip(readable, labels, head.trusted(confidence)):
                 out[n] = label if trusted else ""
         return out
