@@ -462,6 +462,8 @@ def cmd_enrich_train(args: argparse.Namespace) -> int:
     from kit.enrich.recipe import heads_path
     from kit.enrich.tower import TowerConfig
 
+    if args.tower_epochs < 1:
+        raise BadInput(f"--tower-epochs must be at least 1, got {args.tower_epochs}")
     if args.tune_photo_tower and args.view != "photo":
         raise BadInput(f"--tune-photo-tower serves the photo view only (photo + title heads keep the frozen trunk: "
                        f"fitted on the items the tower learned, they lean on it too much); got --view {args.view}")
