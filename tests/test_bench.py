@@ -71,4 +71,4 @@ def test_every_section_is_declared_and_reachable_from_the_cli():
         parser.parse_args(["bench", "--only", "no-such-section"])
     assert parser.parse_args(["bench", "--only", "planning"]).only == "planning"
     assert parser.parse_args(["bench", "--only", "enrich"]).only == "enrich"
-    assert all(callable(section) for section in kit.bench.SECTIONS.values()) and len(kit.bench.SECTIONS) == 21
+    assert all(callable(section) for section in kit.bench.SECTIONS.values()) and len(kit.bench.SECTIONS) == 22

@@ -126,8 +126,9 @@ def test_ranking_protocol_counts_ties_against_the_target(toy_data):
     assert ranks[:3].tolist() == [0, 0, 0] and np.isinf(ranks[3])
 
 
-def _train_sasrec(data: SequenceData, epochs: int, checkpoint=None) -> tuple[SASRec, object]:
-    config = SASRecConfig(hidden=32, layers=1, heads=2, max_len=8, dropout=0.1, epochs=epochs, patience=50, lr=5e-3)
+def _train_sasrec(data: SequenceData, epochs: int, checkpoint=None, **settings) -> tuple[SASRec, object]:
+    config = SASRecConfig(**{**dict(hidden=32, layers=1, heads=2, max_len=8, dropout=0.1, epochs=epochs, patience=50,
+                                    lr=5e-3), **settings})
     torch.manual_seed(0)
     model = SASRec(data.num_items, config)
     sequences = training_sequences(data, config.max_len)
@@ -154,6 +155,21 @@ def test_sasrec_learns_the_toy_pattern_and_beats_popularity(toy_data, toy_sasrec
     popularity = metrics_from_ranks(ranks_from_scores(popularity_scorer(toy_data), test))
     assert sasrec["recall@10"] > 0.9 > popularity["recall@10"] + 0.4
     assert not np.isnan(model.score([(1,), (3, 4, 5)])).any()  # short, padded histories stay finite
+
+
+def test_recboles_sasrec_settings_build_what_they_say_and_learn_the_toy_pattern(toy_data):
+    """The ablation's settings (docs/benchmarks.md, SASRec reproduced): post-norm blocks, LayerNorm on the input,
+    N(0, 0.02) weights; the default keeps torch's N(0, 1) position embeddings."""
+    default = SASRec(toy_data.num_items, SASRecConfig(hidden=32, layers=1, max_len=8))
+    assert default.positions.weight.std().item() > 0.5 and isinstance(default.norm, torch.nn.LayerNorm)
+    model, _ = _train_sasrec(toy_data, epochs=15, norm_first=False, input_norm=True, init_std=0.02)
+    fresh = SASRec(toy_data.num_items, model.config)
+    assert fresh.positions.weight.std().item() == pytest.approx(0.02, rel=0.2)
+    assert isinstance(fresh.norm, torch.nn.Identity) and not fresh.blocks.layers[0].norm_first
+    test = toy_data.splits["test"]
+    learned = metrics_from_ranks(ranks_from_scores(model.score, test))["recall@10"]
+    popularity = metrics_from_ranks(ranks_from_scores(popularity_scorer(toy_data), test))["recall@10"]
+    assert learned > 0.9 > popularity + 0.4
 
 
 def test_training_resumes_from_its_checkpoint_with_the_same_result(tmp_path, toy_data):

@@ -27,6 +27,7 @@ from kit.bench.planning import planning
 from kit.bench.records import Section
 from kit.bench.render import write_benchmarks
 from kit.bench.rerank import rerank_tradeoff
+from kit.bench.sasrec import sasrec_ablation
 from kit.bench.scale import scale
 from kit.bench.search import search_quality
 from kit.bench.semids import semantic_ids
@@ -38,7 +39,8 @@ from kit.bench.tuned_llm import tuned_llm
 # name (for --only) -> the section; the order is the file's order
 SECTIONS: dict[str, Callable[[bool], Section]] = {
     "items": item_understanding, "finetune": fine_tuned_towers, "enrich": catalog_enrichment, "search": search_quality,
-    "bundles": bundle_recommendation, "semids": semantic_ids, "scale": scale, "scale-embedding": scale_embedding,
+    "bundles": bundle_recommendation, "semids": semantic_ids, "sasrec": sasrec_ablation,
+    "scale": scale, "scale-embedding": scale_embedding,
     "rerank": rerank_tradeoff, "beyond": beyond_accuracy_table, "simulate": simulated_shoppers,
     "copy": generated_copy, "explain": explanations, "llm": llm_paradigms, "tuned-llm": tuned_llm, "planning": planning,
     "speech": speech,

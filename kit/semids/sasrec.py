@@ -15,6 +15,12 @@ stronger and, with a few thousand items, just as cheap. Item 0 of the dataset is
 With ``text_vectors`` (the items' text embeddings) every item's embedding becomes
 ``E_j = e_j + W t_j``: a learned ID part plus a projection of its text, in the spirit of UniSRec and
 VQ-Rec, so items that are rare in training borrow from items described alike.
+
+Three settings exist to reproduce published numbers (the ablation in docs/benchmarks.md): ``norm_first``
+(pre-norm blocks with a final LayerNorm, or the paper's post-norm blocks), ``input_norm`` (the paper's
+TensorFlow code scales item embeddings by sqrt(hidden); RecBole, which the VQ-Rec and UniSRec tables ran,
+adds the position embedding and applies LayerNorm) and ``init_std`` (RecBole draws every linear and
+embedding weight from N(0, init_std); torch's defaults give position embeddings N(0, 1)).
 """
 
 from __future__ import annotations
@@ -42,6 +48,9 @@ class SASRecConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     seed: int = 0
+    norm_first: bool = True  # pre-norm blocks + a final LayerNorm; False: post-norm blocks (SASRec, RecBole)
+    input_norm: bool = False  # LayerNorm(item + position) (RecBole) instead of item * sqrt(hidden) + position
+    init_std: float | None = None  # N(0, init_std) for every linear and embedding weight (RecBole: 0.02)
 
 
 class SASRec(Trainable):
@@ -56,16 +65,28 @@ class SASRec(Trainable):
             self.text_projection = nn.Linear(text_vectors.shape[1], config.hidden, bias=False)
         self.positions = nn.Embedding(config.max_len, config.hidden)
         layer = nn.TransformerEncoderLayer(config.hidden, config.heads, 4 * config.hidden, config.dropout,
-                                           batch_first=True, norm_first=True, activation="gelu")
+                                           batch_first=True, norm_first=config.norm_first, activation="gelu")
         self.blocks = nn.TransformerEncoder(layer, config.layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(config.hidden)
+        self.norm = nn.LayerNorm(config.hidden) if config.norm_first else nn.Identity()
+        self.input_norm = nn.LayerNorm(config.hidden) if config.input_norm else nn.Identity()
         self.dropout = nn.Dropout(config.dropout)
+        if config.init_std is not None:
+            for module in self.modules():
+                if isinstance(module, (nn.Linear, nn.Embedding)):
+                    nn.init.normal_(module.weight, std=config.init_std)
+                if isinstance(module, nn.Linear) and module.bias is not None:
+                    nn.init.zeros_(module.bias)
+            for block in self.blocks.layers:  # attention's fused input projection is a bare parameter
+                nn.init.normal_(block.self_attn.in_proj_weight, std=config.init_std)
+                nn.init.zeros_(block.self_attn.in_proj_bias)
         nn.init.normal_(self.items.weight, std=0.02)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         """``tokens`` (batch, max_len), left-padded with 0 -> hidden states (batch, max_len, hidden)."""
         length = tokens.shape[1]
-        x = self.item_embeddings()[tokens] * self.config.hidden ** 0.5 + self.positions.weight[:length]
+        items = self.item_embeddings()[tokens]
+        scale = 1.0 if self.config.input_norm else self.config.hidden ** 0.5
+        x = self.input_norm(items * scale + self.positions.weight[:length])
         return self.norm(self.blocks(self.dropout(x), mask=self.attention_mask(tokens)))
 
     def attention_mask(self, tokens: torch.Tensor) -> torch.Tensor:
