@@ -120,7 +120,8 @@ def train_catalog_heads(catalog: Catalog, view: FeatureView = "photo", attribute
     if tune_tower is not None and view == "photo":
         tower = tune_photo_tower(splits.fit, splits.val, chosen, tune_tower, towers)
         digest = tower.digest
-        save_tower(tower) if save else None
+        if save:
+            save_tower(tower)
         base = towers or load_towers()
         towers = Towers(base.model, base.preprocess, base.tokenizer, tower, digest)
     towers = towers or load_towers()
