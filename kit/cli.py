@@ -383,6 +383,18 @@ def cmd_speak(args: argparse.Namespace) -> int:
 
 
 def cmd_imagery_train(args: argparse.Namespace) -> int:
+    from kit.imagery.label_train import LabelDiffusionConfig, train_label_diffusion
+    from kit.imagery.model_card import write_label_model_card
+
+    config = LabelDiffusionConfig(catalog=args.catalog, resolution=args.resolution, batch_size=args.batch_size,
+                                  lr=args.lr, checkpoint_every=args.checkpoint_every)
+    folder = train_label_diffusion(config, out=args.out, minutes=args.minutes, resume=args.resume)
+    write_label_model_card(folder)
+    print(f"saved {folder} (model card: {folder / 'README.md'}); run again with --resume and more --minutes to continue")
+    return 0
+
+
+def cmd_imagery_train_text(args: argparse.Namespace) -> int:
     from kit.imagery.model_card import write_model_card
     from kit.imagery.train import DiffusionTrainConfig, train_diffusion
 
@@ -394,7 +406,27 @@ def cmd_imagery_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_imagery_generate(args: argparse.Namespace) -> int:
+def cmd_imagery_draw(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import torch
+
+    from kit.imagery.products import ProductsFromLabels
+
+    if args.n < 1:
+        raise BadInput(f"--n must be at least 1, got {args.n}")
+    draw = ProductsFromLabels.from_pretrained(args.model, path=args.model_path)
+    result = draw(args.text, n=args.n, num_inference_steps=args.steps, guidance_scale=args.guidance,
+                  generator=torch.Generator().manual_seed(args.seed))
+    out = Path(args.out)
+    paths = [image.save(out / f"{index:03d}.png") for index, image in enumerate(result.images)]
+    (out / "labels.json").write_text(json.dumps({"text": args.text, "labels": result.labels, "seed": args.seed,
+                                                 "model": args.model, "images": [p.name for p in paths]}, indent=1))
+    print(f"wrote {len(paths)} generated images to {out} ({result.images[0].label}); labels read: {result.labels}")
+    return 0
+
+
+def cmd_imagery_edit(args: argparse.Namespace) -> int:
     import torch
 
     from kit.images import load_image
@@ -787,17 +819,40 @@ def _add_assistant_commands(sub) -> None:
     speak.set_defaults(func=cmd_speak)
 
     imagery = sub.add_parser("imagery", help="generated product imagery").add_subparsers(dest="imagery_command", required=True)
-    itrain = imagery.add_parser("train", help="train the kit's own small text-to-image model (resumable)")
-    itrain.add_argument("--catalog", default=PHOTO_CATALOGS[0], choices=list(PHOTO_CATALOGS))
-    itrain.add_argument("--steps", type=int, default=3000, help="about 3 s a step on 2 CPU cores; resumable")
-    itrain.add_argument("--batch-size", type=int, default=16)
+    itrain = imagery.add_parser("train", help="train the kit's label-conditioned product image model (resumable)")
+    itrain.add_argument("--catalog", default="fashion_products", choices=list(PHOTO_CATALOGS))
+    itrain.add_argument("--minutes", type=float, default=60.0, help="training minutes this run may use (60: about "
+                        "3,300 steps on 2 CPU cores); --resume continues a run from its last checkpoint")
+    itrain.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    itrain.add_argument("--batch-size", type=int, default=32)
     itrain.add_argument("--resolution", type=int, default=64)
     itrain.add_argument("--lr", type=float, default=3e-4)
     itrain.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints (resume points)")
-    itrain.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
     itrain.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
     itrain.set_defaults(func=cmd_imagery_train)
-    generate = imagery.add_parser("generate", help="generate a product image (always labelled as generated)")
+    ttext = imagery.add_parser("train-text", help="train the older text-conditioned model (grocery; resumable)")
+    ttext.add_argument("--catalog", default=PHOTO_CATALOGS[0], choices=list(PHOTO_CATALOGS))
+    ttext.add_argument("--steps", type=int, default=3000, help="about 3 s a step on 2 CPU cores; resumable")
+    ttext.add_argument("--batch-size", type=int, default=16)
+    ttext.add_argument("--resolution", type=int, default=64)
+    ttext.add_argument("--lr", type=float, default=3e-4)
+    ttext.add_argument("--checkpoint-every", type=int, default=250, help="steps between checkpoints (resume points)")
+    ttext.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")
+    ttext.add_argument("--out", default=None, help="folder to write (default: the registry cache)")
+    ttext.set_defaults(func=cmd_imagery_train_text)
+    draw = imagery.add_parser("generate", help="draw products asked for in words: PNGs labelled as generated, "
+                              "and labels.json with the labels read from the words")
+    draw.add_argument("text", help='e.g. "navy blue t-shirt for men"')
+    draw.add_argument("--n", type=int, default=8)
+    draw.add_argument("--seed", type=int, default=0)
+    draw.add_argument("--steps", type=int, default=25, help="DDIM sampling steps")
+    draw.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale")
+    draw.add_argument("--model", default="shopkit-fashion-diffusion")
+    draw.add_argument("--model-path", default=None, help="a trained folder instead of the registry's")
+    draw.add_argument("--out", default="generated", help="folder for the PNGs and labels.json")
+    draw.set_defaults(func=cmd_imagery_draw)
+    generate = imagery.add_parser("edit", help="the text-conditioned model: an image from a prompt, a variation "
+                                  "or a new background (always labelled as generated)")
     generate.add_argument("prompt", nargs="?", default="", help="the prompt, or the wish when --item is given")
     generate.add_argument("--item", help="build the prompt from this catalog item")
     generate.add_argument("--catalog", default=CATALOGS[0], choices=list(CATALOGS))
@@ -807,7 +862,7 @@ def _add_assistant_commands(sub) -> None:
     generate.add_argument("--steps", type=int, default=50)
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("-o", "--out", default="generated.png")
-    generate.set_defaults(func=cmd_imagery_generate)
+    generate.set_defaults(func=cmd_imagery_edit)
 
     tasks = sub.add_parser("tasks", help="shopping tasks: a scripted shopper's success rate").add_subparsers(
         dest="tasks_command", required=True)

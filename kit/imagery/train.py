@@ -1,4 +1,4 @@
-"""Train the kit's own text-to-image model on a catalog's photos (``python -m kit imagery train``).
+"""Train the kit's own text-to-image model on a catalog's photos (``python -m kit imagery train-text``).
 
 DDPM training (Ho et al., 2020) in pixel space, step by step:
 1. photos resized to ``resolution`` (cached as one array in $KIT_HOME/imagery), each paired with the
