@@ -311,8 +311,9 @@ def build_demo(app: AssistantApp | None = None) -> gr.Blocks:
                     plan = gr.Markdown(plan_markdown(ConversationState()))
                     basket = gr.Dataframe(headers=["product", "qty", "reason"], label="basket", interactive=False)
         with gr.Tab("Imagery"):
-            gr.Markdown("The kit's own small model draws 64-px impressions of grocery products; every image is "
-                        "labelled as generated.")
+            gr.Markdown("The kit's own small models draw 64-px impressions of a product: fashion items from "
+                        "their labels (article type, colour, gender), grocery products from their names. The real "
+                        "catalog product is shown beside it in the chat; every image is labelled as generated.")
             product = gr.Textbox(label="product", value="Granny Smith apple")
             wish = gr.Textbox(label="wish", value="", placeholder="on a picnic table")
             seed = gr.Number(label="seed", value=0, precision=0)

@@ -288,6 +288,33 @@ def test_the_imagine_tool_uses_the_wish(grocery_search, minilm):
 
 
 @pytest.mark.slow
+def test_a_fashion_item_is_drawn_from_its_labels_when_the_label_model_knows_them(fashion_search, lit_encoder):
+    import torch
+    from diffusers import DDIMScheduler
+
+    from kit.imagery.conditions import LabelEmbedding
+    from kit.imagery.label_pipeline import LabelConditionedPipeline, product_unet, training_scheduler
+    from kit.imagery.products import ProductsFromLabels
+
+    torch.manual_seed(0)
+    values = (["Tshirts", "Watches"], ["Black", "White", "Blue"], ["Men", "Women"])
+    pipe = LabelConditionedPipeline(product_unet(16, (8, 16)), LabelEmbedding(values=values, dim=32),
+                                    DDIMScheduler.from_config(training_scheduler().config))
+    pipe.set_progress_bar_config(disable=True)
+    text_model_used = []
+    helper = Assistant({"fashion_products": fashion_search}, planner_llm=lambda: None,
+                       image_generator=lambda: text_model_used.append(1),
+                       product_drawer=lambda: ProductsFromLabels(pipe, "tiny-labels"))
+    tee = next(i for i in fashion_search.catalog if i.attributes.get("articleType") == "Tshirts")
+    reply = helper.run_tool(helper.new_state("fashion_products"), "imagine", {"query": tee.title})
+    shown = fashion_search.catalog[reply.cards[0].item_id]
+    assert reply.generated.model == "tiny-labels" and reply.generated.image.size == (16, 16)
+    assert f"articleType={shown.attributes['articleType']}" in reply.generated.prompt and not text_model_used
+    assert ProductsFromLabels(pipe, "tiny-labels").labels_of(
+        next(i for i in fashion_search.catalog if i.attributes.get("articleType") not in values[0])) == {}
+
+
+@pytest.mark.slow
 def test_completion_comes_from_the_graph_model_with_evidence_and_falls_back_when_cold(lit_encoder):
     import torch
 

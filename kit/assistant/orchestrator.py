@@ -55,7 +55,8 @@ class _Lazy:
 class Assistant:
     def __init__(self, searches: dict[str, CatalogSearch], planner_llm: Callable[[], ChatModel],
                  router_llm: ChatModel | None = None, transcriber: Callable[[], object] | None = None,
-                 image_generator: Callable[[], object] | None = None, results_per_turn: int = 6,
+                 image_generator: Callable[[], object] | None = None, product_drawer: Callable[[], object] | None = None,
+                 results_per_turn: int = 6,
                  completions: dict[str, Callable[[], object]] | None = None, min_dense_match: float = 0.5,
                  planner_needs: NeedsMode = "catalog") -> None:
         """``completions``: per catalog, a factory of its basket completer (default: the graph model for
@@ -69,6 +70,7 @@ class Assistant:
         self._llm = _Lazy(planner_llm)
         self._transcriber = _Lazy(transcriber or _default_transcriber)
         self._imagery = _Lazy(image_generator or _default_image_generator)
+        self._products = _Lazy(product_drawer or _default_product_drawer)  # False when none is trained
         factories = {name: (lambda name=name: default_completion(self.searches[name])) for name in searches}
         self._completions = {name: _Lazy(f) for name, f in {**factories, **(completions or {})}.items()}
         self._planners: dict[str, Planner] = {}
@@ -205,12 +207,18 @@ class Assistant:
         return self._completions[catalog].get()
 
     def draw(self, item: Item, wish: str, seed: int):
+        """A labelled generated image of ``item``: from its labels by the label-conditioned model when one is
+        trained and knows the item's article type, else from its text by the text-conditioned model."""
         from kit.imagery import product_prompt
 
         import torch
 
-        return self._imagery.get()(product_prompt(item, wish), num_inference_steps=30,
-                                   generator=torch.Generator().manual_seed(seed))
+        generator = torch.Generator().manual_seed(seed)
+        drawer = self._products.get() if item.attributes.get("articleType") else False
+        labels = drawer.labels_of(item) if drawer else {}
+        if labels:
+            return drawer(labels, generator=generator).images[0]
+        return self._imagery.get()(product_prompt(item, wish), num_inference_steps=30, generator=generator)
 
 
 def default_completion(search: CatalogSearch):
@@ -238,6 +246,16 @@ def _default_image_generator():
     from kit.imagery import TextToProductImage
 
     return TextToProductImage.from_pretrained("shopkit-tiny-diffusion")
+
+
+def _default_product_drawer():
+    from kit.errors import ModelNotAvailable
+    from kit.imagery.products import ProductsFromLabels
+
+    try:
+        return ProductsFromLabels.from_pretrained()
+    except ModelNotAvailable:
+        return False
 
 
 def build_assistant(catalogs: tuple[str, ...] | None = None, encoder: str | None = None,

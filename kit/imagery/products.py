@@ -17,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from kit.catalog import Item
 from kit.errors import KitError
 from kit.imagery.conditions import Labels, read_labels
 from kit.imagery.label_pipeline import LabelConditionedPipeline
@@ -54,6 +55,12 @@ class ProductsFromLabels:
     def read(self, text: str) -> dict[str, str]:
         """The labels ``text`` names among those the model knows."""
         return read_labels(text, self.pipe.labels)
+
+    def labels_of(self, item: Item) -> dict[str, str]:
+        """The item's own labels that the model knows ({} when it does not know its article type)."""
+        embedding = self.pipe.labels
+        known = {a: item.attributes[a] for a in embedding.attributes if item.attributes.get(a) in embedding.values(a)}
+        return known if embedding.attributes[0] in known else {}
 
     def __call__(self, request: str | Labels, n: int = 1, num_inference_steps: int = 25, guidance_scale: float = 3.0,
                  generator: torch.Generator | None = None) -> DrawnProducts:
