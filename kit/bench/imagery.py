@@ -30,6 +30,7 @@ MODEL = "shopkit-fashion-diffusion"
 REQUESTS = Path(__file__).resolve().parents[2] / "tests" / "data" / "imagery_requests.jsonl"
 ATTRIBUTES = ("articleType", "baseColour", "gender")
 SAMPLES, STEPS, GUIDANCE = 10, 25, 3.0
+CURVE_POINTS = 5  # snapshots scored along training (200 samples each, a few minutes per point on 2 cores)
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -137,15 +138,17 @@ def imagery(quick: bool = False) -> Section:
     # 3. Frechet and kernel distances to the held-out photos, along training
     reference = test[:400] if quick else test
     reference_paths = _save([small(i) for i in reference], work / "reference", "t")
-    features = lambda ps: image_trunk_features(frozen.model, frozen.preprocess, ps)  # noqa: E731
+    def features(paths: list[Path]) -> np.ndarray:
+        return image_trunk_features(frozen.model, frozen.preprocess, paths)
+
     reference_features = features(reference_paths)
     train_items = [item for item in item_split(catalog, 0.2, 0)[0] if item.image is not None][: len(paths)]
     distances = {"real train photos": (frechet_distance(features(_save([small(i) for i in train_items], work / "train", "t")), reference_features),
                                        None)}
     snapshots = sorted((folder / "snapshots").glob("step-*.safetensors"))
-    chosen = snapshots[-1:] if quick else snapshots[max(0, len(snapshots) % 3 - 1)::3]
-    if snapshots and chosen[-1] != snapshots[-1]:
-        chosen.append(snapshots[-1])
+    points = 1 if quick else CURVE_POINTS  # evenly spaced along training, the last one always
+    chosen = [snapshots[int(i)] for i in sorted(set(np.linspace(len(snapshots) - 1, 0, points).round().astype(int)))
+              ] if snapshots else []
     minutes_at = {p["step"]: p["minutes"] for p in record["curve"]}
     curve = []
     final_state = {k: v.clone() for k, v in {**{f"unet.{k}": v for k, v in pipe.unet.state_dict().items()},
