@@ -38,17 +38,18 @@ class LabelEmbedding(ModelMixin, ConfigMixin):
         values: for each attribute, the values the model learns (index i = ``values[a][i]``; index
             ``len(values[a])`` is the null label).
         dim: the embedding size; the UNet adds it to its timestep embedding (``class_embed_type="identity"``).
+        init_std: the tables' initial standard deviation (only at creation; loading restores the trained rows).
     """
 
     @register_to_config
     def __init__(self, attributes: Sequence[str] = LABEL_ATTRIBUTES, values: Sequence[Sequence[str]] = ((), (), ()),
-                 dim: int = 128) -> None:
+                 dim: int = 128, init_std: float = 1.0) -> None:
         super().__init__()
         if len(attributes) != len(values):
             raise BadInput(f"{len(attributes)} attributes but {len(values)} value lists")
         self.tables = torch.nn.ModuleList(torch.nn.Embedding(len(v) + 1, dim) for v in values)
         for table in self.tables:
-            torch.nn.init.normal_(table.weight, std=0.02)
+            torch.nn.init.normal_(table.weight, std=init_std)
 
     @property
     def attributes(self) -> tuple[str, ...]:

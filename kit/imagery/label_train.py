@@ -62,6 +62,7 @@ class LabelDiffusionConfig:
     min_snr: float = 5.0
     ema_decay: float = 0.999
     min_photos: int = 20
+    label_init_std: float = 1.0  # N(0, 1) like torch's and diffusers' class embeddings; 0.02 drowned in the timestep embedding
     bfloat16: bool = True  # autocast where the CPU computes bfloat16 natively (1.7x faster here), never on others
     max_images: int | None = None
     seed: int = 0
@@ -166,7 +167,7 @@ def train_label_diffusion(config: LabelDiffusionConfig = LabelDiffusionConfig(),
     data = data or training_photos(config)
     torch.manual_seed(config.seed)
     labels = LabelEmbedding(LABEL_ATTRIBUTES, label_values(data.items, LABEL_ATTRIBUTES, config.min_photos),
-                            dim=4 * config.channels[0])
+                            dim=4 * config.channels[0], init_std=config.label_init_std)
     rows = item_indices(data.items, labels)
     generator = torch.Generator().manual_seed(config.seed)
     model = LabelDenoiser(product_unet(config.resolution, config.channels), labels, config, generator, out / "snapshots")

@@ -91,7 +91,8 @@ datasets: [Fashion Product Images (Myntra listings, via ../shared/data/fashion_p
 A small label-conditioned diffusion model trained from scratch by the kit on 2 CPU cores: diffusers'
 `UNet2DModel` ({params:.1f}M parameters, block channels {channels}, self-attention at the lowest level)
 denoising RGB pixels at {resolution} px (no VAE). The request is three labels (article type, colour,
-gender), each an embedding added to the timestep embedding; an attribute left open uses its null row.
+gender), each an embedding (initialised N(0, {init_std:g})) added to the timestep embedding; an attribute left
+open uses its null row.
 Training: cosine noise schedule (1,000 steps), v-prediction, min-SNR-{min_snr:g} loss weighting, label dropout
 ({p_drop:.0%} per label, {p_uncond:.0%} the whole request) for classifier-free guidance, an exponential moving
 average of the weights (decay {ema_decay}) is what is saved. Sampling: DDIM, 25 steps, guidance 3.
@@ -142,7 +143,8 @@ def write_label_model_card(folder: str | Path, copy_to: str | Path | None = None
                   "Frechet distance to real test photos and the sampling speed here and in docs/benchmarks.md.")
     types, colours, genders = record["label_values"]
     text = LABEL_CARD.format(
-        params=_count_parameters(folder) / 1e6, channels=tuple(config["channels"]), resolution=config["resolution"],
+        params=_count_parameters(folder) / 1e6, init_std=config.get("label_init_std", 0.02),
+        channels=tuple(config["channels"]), resolution=config["resolution"],
         min_snr=config["min_snr"], p_drop=config["p_drop_label"], p_uncond=config["p_uncond"],
         ema_decay=config["ema_decay"], types=", ".join(types), colours=", ".join(colours), genders=", ".join(genders),
         images=record["images"], steps=record["steps"], batch_size=config["batch_size"], minutes=record["minutes"],
