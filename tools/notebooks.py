@@ -85,13 +85,13 @@ LESSONS = (
            "7 rows (4 paradigms + baselines); embeddings + kNN ranks the real next item higher (MRR) than popularity "
            "and random do",
            test_parameters={"N_USERS": 3, "N_SHUFFLES": 1, "N_FIT_USERS": 2}),  # MRR: embeddings 0.72, popularity 0.27
-    Lesson("05_speech_and_imagery", "whisper, its word error rate, the catalog's bias, a voice, a small diffusion model, labels",
-           ("grocery_store",),
+    Lesson("05_speech_and_imagery", "whisper, its word error rate, the catalog's bias, a voice, a small diffusion model, labels, products drawn from labels",
+           ("grocery_store", "fashion_products"),
            lambda r: r["wer"] < 0.3 and r["entities_biased"] > r["entities_plain"] and r["wer_biased"] < r["wer_plain"]
-           and r["last_loss"] < r["first_loss"] and r["labelled"],
+           and r["last_loss"] < r["first_loss"] and r["labelled"] and r["fashion_read"],
            "WER < 0.3 on the spoken request; the catalog bias raises entity accuracy and lowers WER; diffusion loss "
-           "goes down; generated files carry the label",
-           test_parameters={"TRAIN_STEPS": 30}),
+           "goes down; generated files carry the label; a request in words becomes the fashion model's labels",
+           test_parameters={"TRAIN_STEPS": 30, "FASHION_STEPS": 20}),
     Lesson("06_end_to_end_assistant", "the assistant turn by turn: text, photo, voice, state and trace; shopping tasks",
            ("grocery_store",),
            lambda r: r["turns"] == 8 and r["tools"][:4] == ["search", "item_info", "add", "complete"]
